@@ -1,0 +1,211 @@
+"""What both driver adapters share about the ``cassandra`` package.
+
+cassandra-driver and scylla-driver both install the ``cassandra`` package with this
+API. The module is imported only by :mod:`coodie.sync` and :mod:`coodie.aio`, which
+depend on one of the two drivers; it does no IO itself: it builds the cluster
+object, binds statements and translates the driver's exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cassandra import (
+    AuthenticationFailed,
+    ConsistencyLevel,
+    DriverException,
+    ReadTimeout,
+    RequestExecutionException,
+    Unavailable,
+    WriteTimeout,
+)
+from cassandra import (
+    OperationTimedOut as DriverTimedOut,
+)
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    Session,
+)
+from cassandra.protocol import ConfigurationException, InvalidRequest, SyntaxException
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, tuple_factory
+
+from coodie.exceptions import (
+    AuthenticationError,
+    ClusterConnectionError,
+    CoodieError,
+    InvalidQueryError,
+    OperationTimedOut,
+    ServerError,
+    UnavailableError,
+)
+from coodie.results import ResultPage
+from coodie.statements import Statement, consistency_level
+
+__all__ = [
+    "BATCH_TYPES",
+    "PROFILE",
+    "bind",
+    "build_cluster",
+    "fresh_table_metadata",
+    "install_profile",
+    "make_batch",
+    "result_page",
+    "translate_error",
+]
+
+logger = logging.getLogger("coodie.driver")
+
+PROFILE = "coodie"
+BATCH_TYPES = {
+    "LOGGED": BatchType.LOGGED,
+    "UNLOGGED": BatchType.UNLOGGED,
+    "COUNTER": BatchType.COUNTER,
+}
+
+
+def _profile(consistency: str | int | None, request_timeout: float) -> ExecutionProfile:
+    level = consistency_level(consistency)
+    return ExecutionProfile(
+        row_factory=tuple_factory,
+        consistency_level=ConsistencyLevel.LOCAL_ONE if level is None else level,
+        request_timeout=request_timeout,
+    )
+
+
+def build_cluster(
+    hosts: Sequence[str],
+    *,
+    port: int,
+    username: str | None,
+    password: str | None,
+    ssl_context: ssl.SSLContext | None,
+    consistency: str | int | None,
+    request_timeout: float,
+    connect_timeout: float,
+    protocol_version: int | None,
+    cluster_options: Mapping[str, Any],
+) -> Cluster:
+    """Build (not connect) a driver ``Cluster`` with coodie's execution profile."""
+    options: dict[str, Any] = dict(cluster_options)
+    if username is not None or password is not None:
+        options["auth_provider"] = PlainTextAuthProvider(
+            username=username or "", password=password or ""
+        )
+    if ssl_context is not None:
+        options["ssl_context"] = ssl_context
+    if protocol_version is not None:
+        options["protocol_version"] = protocol_version
+    profile = _profile(consistency, request_timeout)
+    return Cluster(
+        contact_points=list(hosts),
+        port=port,
+        connect_timeout=connect_timeout,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile, PROFILE: profile},
+        **options,
+    )
+
+
+def install_profile(
+    session: Session, consistency: str | int | None, request_timeout: float
+) -> None:
+    """Give a session coodie's profile (plain tuple rows) without touching others."""
+    cluster = session.cluster
+    if PROFILE not in cluster.profile_manager.profiles:
+        cluster.add_execution_profile(PROFILE, _profile(consistency, request_timeout))
+
+
+def bind(prepared: PreparedStatement, statement: Statement) -> Any:
+    """Bind a statement's values and flags to its prepared form."""
+    bound = prepared.bind(statement.values)
+    bound.is_idempotent = statement.idempotent
+    if statement.consistency is not None:
+        bound.consistency_level = statement.consistency
+    if statement.serial_consistency is not None:
+        bound.serial_consistency_level = statement.serial_consistency
+    if statement.fetch_size is not None:
+        bound.fetch_size = statement.fetch_size
+    return bound
+
+
+def make_batch(
+    kind: str, consistency: int | None, serial_consistency: int | None
+) -> BatchStatement:
+    """An empty driver batch of ``kind`` (``LOGGED``, ``UNLOGGED``, ``COUNTER``)."""
+    batch = BatchStatement(batch_type=BATCH_TYPES[kind])
+    if consistency is not None:
+        batch.consistency_level = consistency
+    if serial_consistency is not None:
+        batch.serial_consistency_level = serial_consistency
+    return batch
+
+
+def result_page(
+    column_names: Sequence[str] | None,
+    rows: Sequence[tuple[Any, ...]] | None,
+    paging_state: bytes | None,
+) -> ResultPage:
+    """Wrap what the driver returned as a :class:`ResultPage`."""
+    return ResultPage(tuple(column_names or ()), rows or [], paging_state)
+
+
+def fresh_table_metadata(cluster: Cluster, keyspace: str, table: str) -> Any:
+    """Ask the cluster for a table's current metadata; ``None`` if it is absent."""
+    try:
+        cluster.refresh_table_metadata(keyspace, table)
+    except DriverException:
+        return None
+    keyspace_metadata = cluster.metadata.keyspaces.get(keyspace)
+    if keyspace_metadata is None:
+        return None
+    return keyspace_metadata.tables.get(table)
+
+
+def translate_error(error: BaseException, statement: Statement | str) -> CoodieError:
+    """Turn a driver exception into the coodie exception a user can handle.
+
+    The driver's exception becomes the ``__cause__``; the message names the
+    statement's text, never its values.
+    """
+    cql = statement if isinstance(statement, str) else statement.cql
+    if isinstance(error, CoodieError):
+        return error
+    if isinstance(error, (Unavailable,)):
+        return UnavailableError(f"{error} (while running: {cql})")
+    if isinstance(error, (DriverTimedOut, ReadTimeout, WriteTimeout)):
+        return OperationTimedOut(f"{error} (while running: {cql})")
+    if isinstance(error, AuthenticationFailed):
+        return AuthenticationError(str(error))
+    if isinstance(error, NoHostAvailable):
+        inner = list(getattr(error, "errors", {}).values())
+        if any(isinstance(cause, AuthenticationFailed) for cause in inner):
+            return AuthenticationError(f"the cluster refused the credentials: {error}")
+        if any(isinstance(cause, ssl.SSLError) for cause in inner):
+            return AuthenticationError(f"the TLS handshake failed: {error}")
+        return ClusterConnectionError(
+            f"no node could be reached: {error}; check the hosts and that the "
+            "cluster is up"
+        )
+    if isinstance(error, (InvalidRequest, SyntaxException, ConfigurationException)):
+        message = str(error)
+        if "ALLOW FILTERING" in message:
+            message += (
+                "; add .allow_filtering() to the query if scanning is acceptable, "
+                "or index the field with Indexed()"
+            )
+        return InvalidQueryError(f"{message} (while running: {cql})")
+    if isinstance(error, (RequestExecutionException, DriverException)):
+        return ServerError(f"{error} (while running: {cql})")
+    if isinstance(error, (TypeError, ValueError, KeyError)):
+        return InvalidQueryError(
+            f"the values do not fit the statement: {error} ({cql})"
+        )
+    if isinstance(error, ConnectionError | OSError):
+        return ClusterConnectionError(f"{error} (while running: {cql})")
+    return ServerError(f"{error!r} (while running: {cql})")

@@ -1,0 +1,325 @@
+"""What a document class means as a CQL table: columns, keys, indexes, options.
+
+:func:`build_schema` reads a model class once and returns a :class:`TableSchema`
+that every other layer works from. Mistakes in a model (no partition key, a marker
+that does not fit its type, a name CQL cannot hold) raise
+:class:`~coodie.exceptions.ConfigurationError` here, when the class is first used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from coodie.exceptions import ConfigurationError
+from coodie.fields import ClusteringKey, Discriminator, Indexed, PrimaryKey, Static
+from coodie.types import ColumnType, UserType, column_type
+
+__all__ = [
+    "Column",
+    "TableSchema",
+    "build_schema",
+    "check_identifier",
+    "quote",
+]
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+_TABLE_OPTIONS = frozenset(
+    {
+        "bloom_filter_fp_chance",
+        "caching",
+        "cdc",
+        "comment",
+        "compaction",
+        "compression",
+        "crc_check_chance",
+        "default_time_to_live",
+        "gc_grace_seconds",
+        "max_index_interval",
+        "memtable_flush_period_in_ms",
+        "min_index_interval",
+        "read_repair",
+        "speculative_retry",
+        "additional_write_policy",
+    }
+)
+
+
+def check_identifier(kind: str, name: str, *, owner: str | None = None) -> str:
+    """Return ``name`` if CQL can hold it as a keyspace, table, type or index name.
+
+    :raises ConfigurationError: the name has characters other than letters, digits
+        and underscores, does not start with a letter, or is over 48 characters.
+    """
+    if isinstance(name, str) and _IDENTIFIER.fullmatch(name):
+        return name
+    where = f" of {owner}" if owner else ""
+    raise ConfigurationError(
+        f"{name!r} is not a valid {kind} name{where}: use a letter followed by up to "
+        "47 letters, digits or underscores"
+    )
+
+
+def quote(name: str) -> str:
+    """Return a checked identifier in double quotes, so its case is kept."""
+    return f'"{name}"'
+
+
+@dataclass(frozen=True, eq=False)
+class Column:
+    """One column of a table and the model field it comes from."""
+
+    field_name: str
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    partition_key: int | None = None
+    clustering_key: int | None = None
+    clustering_order: str = "ASC"
+    static: bool = False
+    index: Indexed | None = None
+    discriminator: bool = False
+
+    @property
+    def is_primary_key(self) -> bool:
+        """Whether the column is part of the primary key."""
+        return self.partition_key is not None or self.clustering_key is not None
+
+    @property
+    def quoted(self) -> str:
+        """The column name as CQL text."""
+        return quote(self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class TableSchema:
+    """A model's table: where it lives, its columns and its options."""
+
+    model: type[BaseModel]
+    model_name: str
+    table: str
+    keyspace: str | None
+    columns: tuple[Column, ...]
+    partition_key: tuple[Column, ...]
+    clustering_key: tuple[Column, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    user_types: tuple[type[UserType], ...] = ()
+    by_field: Mapping[str, Column] = field(default_factory=dict)
+    by_name: Mapping[str, Column] = field(default_factory=dict)
+
+    @property
+    def primary_key(self) -> tuple[Column, ...]:
+        """The partition key columns, then the clustering columns."""
+        return self.partition_key + self.clustering_key
+
+    @property
+    def is_counter_table(self) -> bool:
+        """Whether the table holds counter columns (then only counters and keys)."""
+        return any(column.type.is_counter for column in self.columns)
+
+    def qualified_table(self, keyspace: str | None = None) -> str:
+        """The table name as CQL text, with its keyspace when one is known."""
+        keyspace = self.keyspace or keyspace
+        if keyspace:
+            return f"{quote(keyspace)}.{quote(self.table)}"
+        return quote(self.table)
+
+    def column_for(self, field_name: str) -> Column:
+        """Return the column of a field, or raise a message listing the fields.
+
+        :raises InvalidQueryError: the model has no such field.
+        """
+        column = self.by_field.get(field_name) or self.by_name.get(field_name)
+        if column is None:
+            from coodie.exceptions import InvalidQueryError
+
+            choices = ", ".join(self.by_field)
+            raise InvalidQueryError(
+                f"{self.model_name} has no field {field_name!r}; its fields are "
+                f"{choices}"
+            )
+        return column
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _settings_value(model: type[BaseModel], key: str, default: Any = None) -> Any:
+    for klass in model.__mro__:
+        settings = klass.__dict__.get("Settings")
+        if settings is not None and key in vars(settings):
+            return vars(settings)[key]
+    return default
+
+
+def settings_value(model: type[BaseModel], key: str, default: Any = None) -> Any:
+    """Return ``Settings.<key>`` of a model, looking through its base classes."""
+    return _settings_value(model, key, default)
+
+
+def table_name(model: type[BaseModel]) -> str:
+    """The table a model is stored in: ``Settings.name`` or its snake-case name."""
+    settings = model.__dict__.get("Settings")
+    name = vars(settings).get("name") if settings is not None else None
+    return str(name or _snake_case(model.__name__))
+
+
+def build_schema(model: type[BaseModel]) -> TableSchema:
+    """Read a model class into a :class:`TableSchema`.
+
+    :raises ConfigurationError: the model cannot be a CQL table as declared.
+    """
+    model_name = model.__name__
+    table = check_identifier("table", table_name(model), owner=model_name)
+    keyspace = _settings_value(model, "keyspace")
+    if keyspace is not None:
+        check_identifier("keyspace", keyspace, owner=model_name)
+
+    columns = tuple(
+        _build_column(model_name, name, info)
+        for name, info in model.model_fields.items()
+    )
+    partition_key = _ordered_keys(
+        model_name, [c for c in columns if c.partition_key is not None], "partition"
+    )
+    clustering_key = _ordered_keys(
+        model_name, [c for c in columns if c.clustering_key is not None], "clustering"
+    )
+    if not partition_key:
+        raise ConfigurationError(
+            f"{model_name} has no partition key: mark at least one field "
+            "Annotated[..., PrimaryKey()]"
+        )
+
+    schema = TableSchema(
+        model=model,
+        model_name=model_name,
+        table=table,
+        keyspace=keyspace,
+        columns=columns,
+        partition_key=partition_key,
+        clustering_key=clustering_key,
+        options=_table_options(model),
+        user_types=_ordered_user_types(columns),
+        by_field={column.field_name: column for column in columns},
+        by_name={column.name: column for column in columns},
+    )
+    _check_counter_rules(schema)
+    return schema
+
+
+def _build_column(model_name: str, field_name: str, info: Any) -> Column:
+    name = info.alias or field_name
+    if not _COLUMN_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"{model_name}.{field_name} would be stored as column {name!r}; a column "
+            "name is letters, digits and underscores, starting with a letter or _"
+        )
+    metadata = tuple(info.metadata)
+    try:
+        cql_type = column_type(info.annotation, metadata)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"{model_name}.{field_name}: {error}") from None
+
+    partition = next((m for m in metadata if isinstance(m, PrimaryKey)), None)
+    clustering = next((m for m in metadata if isinstance(m, ClusteringKey)), None)
+    index = next((m for m in metadata if isinstance(m, Indexed)), None)
+    if index is not None and index.name is not None:
+        check_identifier("index", index.name, owner=f"{model_name}.{field_name}")
+    if partition and clustering:
+        raise ConfigurationError(
+            f"{model_name}.{field_name} is marked both PrimaryKey() and "
+            "ClusteringKey(); a column is one or the other"
+        )
+    is_key = partition is not None or clustering is not None
+    unfrozen = cql_type.is_collection and not cql_type.cql.startswith("frozen<")
+    if is_key and (unfrozen or cql_type.vector is not None):
+        raise ConfigurationError(
+            f"{model_name}.{field_name} is a key of type {cql_type.cql}; key "
+            "columns of collection type must be marked Frozen()"
+        )
+
+    return Column(
+        field_name=field_name,
+        name=name,
+        type=cql_type,
+        nullable=not info.is_required() or _allows_none(info.annotation),
+        partition_key=partition.index if partition else None,
+        clustering_key=clustering.index if clustering else None,
+        clustering_order=clustering.order if clustering else "ASC",
+        static=any(isinstance(m, Static) for m in metadata),
+        index=index,
+        discriminator=any(isinstance(m, Discriminator) for m in metadata),
+    )
+
+
+def _allows_none(annotation: Any) -> bool:
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _allows_none(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return type(None) in typing.get_args(annotation)
+    return annotation is type(None)
+
+
+def _ordered_keys(
+    model_name: str, columns: list[Column], kind: str
+) -> tuple[Column, ...]:
+    def position(column: Column) -> int:
+        value = column.partition_key if kind == "partition" else column.clustering_key
+        return value or 0
+
+    ordered = sorted(columns, key=position)
+    positions = [position(column) for column in ordered]
+    if len(set(positions)) != len(positions):
+        names = ", ".join(column.field_name for column in ordered)
+        raise ConfigurationError(
+            f"{model_name}: the {kind} key columns {names} share a position; give "
+            f"each a distinct index, e.g. PrimaryKey(0), PrimaryKey(1)"
+        )
+    return tuple(ordered)
+
+
+def _table_options(model: type[BaseModel]) -> dict[str, Any]:
+    options = dict(_settings_value(model, "table_options", None) or {})
+    default_ttl = _settings_value(model, "default_ttl")
+    if default_ttl is not None:
+        options["default_time_to_live"] = int(default_ttl)
+    unknown = sorted(set(options) - _TABLE_OPTIONS)
+    if unknown:
+        raise ConfigurationError(
+            f"{model.__name__}.Settings.table_options has unknown options "
+            f"{', '.join(unknown)}; known ones are {', '.join(sorted(_TABLE_OPTIONS))}"
+        )
+    return options
+
+
+def _ordered_user_types(columns: tuple[Column, ...]) -> tuple[type[UserType], ...]:
+    ordered: list[type[UserType]] = []
+    for column in columns:
+        for user_type in column.type.user_types:
+            if user_type not in ordered:
+                ordered.append(user_type)
+    return tuple(ordered)
+
+
+def _check_counter_rules(schema: TableSchema) -> None:
+    if not schema.is_counter_table:
+        return
+    for column in schema.columns:
+        if not column.is_primary_key and not column.type.is_counter:
+            raise ConfigurationError(
+                f"{schema.model_name}.{column.field_name} is not a counter, but the "
+                "table has counter columns; a counter table holds only its keys "
+                "and counters, so move this field to another model"
+            )

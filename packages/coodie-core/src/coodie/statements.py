@@ -1,0 +1,418 @@
+"""Intents turned into statements: CQL text, bind values and request flags.
+
+Both front doors call these functions and hand the :class:`Statement` to their
+driver adapter, so the decision of what to send is made here once. The text comes
+from the cached builders of :mod:`coodie.cql_builder`; building a statement for a
+known shape costs a dictionary lookup and the conversion of its values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from coodie.cql_builder import (
+    Assignment,
+    Condition,
+    delete_cql,
+    insert_cql,
+    select_cql,
+    update_cql,
+)
+from coodie.document import DocumentBase, bind_value, check_writable
+from coodie.exceptions import InvalidQueryError
+from coodie.schema import TableSchema
+
+__all__ = [
+    "CONSISTENCY_LEVELS",
+    "Statement",
+    "consistency_level",
+    "delete_document_statement",
+    "get_statement",
+    "insert_statement",
+    "update_document_statement",
+]
+
+# The native protocol's consistency codes, so that no driver import is needed here.
+CONSISTENCY_LEVELS = {
+    "ANY": 0,
+    "ONE": 1,
+    "TWO": 2,
+    "THREE": 3,
+    "QUORUM": 4,
+    "ALL": 5,
+    "LOCAL_QUORUM": 6,
+    "EACH_QUORUM": 7,
+    "SERIAL": 8,
+    "LOCAL_SERIAL": 9,
+    "LOCAL_ONE": 10,
+}
+
+COLLECTION_OPERATORS = {
+    "append": "append",
+    "prepend": "prepend",
+    "add": "add",
+    "remove": "remove",
+    "put": "put",
+    "incr": "incr",
+    "decr": "decr",
+}
+
+
+def consistency_level(level: str | int | None) -> int | None:
+    """Accept a consistency level by name (``"QUORUM"``) or protocol code.
+
+    :raises InvalidQueryError: an unknown level.
+    """
+    if level is None or (
+        isinstance(level, int) and level in CONSISTENCY_LEVELS.values()
+    ):
+        return level
+    if isinstance(level, str) and level.upper() in CONSISTENCY_LEVELS:
+        return CONSISTENCY_LEVELS[level.upper()]
+    raise InvalidQueryError(
+        f"unknown consistency level {level!r}; use one of "
+        f"{', '.join(CONSISTENCY_LEVELS)}"
+    )
+
+
+class Statement:
+    """One request: text with ``?`` markers, the values, and how to send it."""
+
+    __slots__ = (
+        "conditional",
+        "consistency",
+        "counter",
+        "cql",
+        "fetch_size",
+        "idempotent",
+        "paging_state",
+        "serial_consistency",
+        "timeout",
+        "values",
+    )
+
+    def __init__(
+        self,
+        cql: str,
+        values: Sequence[Any] = (),
+        *,
+        idempotent: bool = False,
+        conditional: bool = False,
+        counter: bool = False,
+        consistency: int | None = None,
+        serial_consistency: int | None = None,
+        timeout: float | None = None,
+        fetch_size: int | None = None,
+        paging_state: bytes | None = None,
+    ) -> None:
+        self.cql = cql
+        self.values = values
+        self.idempotent = idempotent
+        self.conditional = conditional
+        self.counter = counter
+        self.consistency = consistency
+        self.serial_consistency = serial_consistency
+        self.timeout = timeout
+        self.fetch_size = fetch_size
+        self.paging_state = paging_state
+
+    def __repr__(self) -> str:
+        # Bound values are left out on purpose: a column may hold a secret.
+        return f"Statement({self.cql!r}, {len(self.values)} values)"
+
+
+def _using_values(ttl: int | None, timestamp: int | None) -> list[Any]:
+    values: list[Any] = []
+    if ttl is not None:
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0:
+            raise InvalidQueryError(
+                f"ttl must be a whole number of seconds, not {ttl!r}"
+            )
+        values.append(ttl)
+    if timestamp is not None:
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+            raise InvalidQueryError(
+                f"timestamp must be microseconds since the epoch as an int, "
+                f"not {timestamp!r}"
+            )
+        values.append(timestamp)
+    return values
+
+
+@cache
+def _key_where(schema: TableSchema) -> tuple[Condition, ...]:
+    return tuple(Condition(column.name) for column in schema.primary_key)
+
+
+def insert_statement(
+    document: DocumentBase,
+    *,
+    keyspace: str | None,
+    if_not_exists: bool = False,
+    ttl: int | None = None,
+    timestamp: int | None = None,
+) -> Statement:
+    """``INSERT`` of every column of ``document``.
+
+    :raises InvalidQueryError: a key is empty or a value does not fit its column.
+    """
+    model = type(document)
+    check_writable(model, "be saved")
+    schema = model.table_schema()
+    if schema.is_counter_table:
+        raise InvalidQueryError(
+            f"{schema.model_name} is a counter table; counters cannot be inserted, "
+            "change them with increment() or decrement()"
+        )
+    values = document.__dict__
+    names = tuple(column.name for column in schema.columns)
+    bound = [
+        bind_value(
+            schema, column, values.get(column.field_name), key=column.is_primary_key
+        )
+        for column in schema.columns
+    ]
+    cql = insert_cql(
+        schema,
+        keyspace,
+        names,
+        if_not_exists=if_not_exists,
+        ttl=ttl is not None,
+        timestamp=timestamp is not None,
+    )
+    bound.extend(_using_values(ttl, timestamp))
+    return Statement(
+        cql,
+        bound,
+        idempotent=not if_not_exists,
+        conditional=if_not_exists,
+    )
+
+
+def get_statement(
+    model: type[DocumentBase], keyspace: str | None, keys: Mapping[str, Any]
+) -> Statement:
+    """``SELECT`` of one row by its full primary key.
+
+    :raises InvalidQueryError: a key part is missing, unknown or of a wrong type.
+    """
+    schema = model.table_schema()
+    expected = [column.field_name for column in schema.primary_key]
+    if set(keys) != set(expected):
+        unknown = sorted(set(keys) - set(expected))
+        missing = [name for name in expected if name not in keys]
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if unknown:
+            problems.append(f"{', '.join(unknown)} not part of the key")
+        raise InvalidQueryError(
+            f"{schema.model_name}.get() takes the whole primary key "
+            f"({', '.join(expected)}): {'; '.join(problems)}; use find() to filter "
+            "on other fields"
+        )
+    values = [
+        model.validate_filter_value(column, keys[column.field_name])
+        for column in schema.primary_key
+    ]
+    cql = select_cql(schema, keyspace, _key_where(schema), limit=True)
+    values.append(2)
+    return Statement(cql, values, idempotent=True)
+
+
+def update_document_statement(
+    document: DocumentBase,
+    changes: Mapping[str, Any],
+    *,
+    keyspace: str | None,
+    ttl: int | None = None,
+    timestamp: int | None = None,
+    if_exists: bool = False,
+    if_conditions: Mapping[str, Any] | None = None,
+) -> Statement:
+    """``UPDATE`` of one document's row, by its primary key.
+
+    ``changes`` maps a field to a new value, or ``field__op`` (``append``,
+    ``prepend``, ``add``, ``remove``, ``put``, ``incr``, ``decr``) to an operand.
+
+    :raises InvalidQueryError: an unknown field or operator, a key field, or a
+        value that does not fit.
+    """
+    model = type(document)
+    check_writable(model, "be updated")
+    schema = model.table_schema()
+    assignments, values = update_assignments(model, changes)
+    conditions, condition_values = if_clause(model, if_conditions or {})
+    key_values = document.key_values()
+
+    cql = update_cql(
+        schema,
+        keyspace,
+        assignments,
+        _key_where(schema),
+        conditions=conditions,
+        if_exists=if_exists,
+        ttl=ttl is not None,
+        timestamp=timestamp is not None,
+    )
+    bound = _using_values(ttl, timestamp) + values + key_values + condition_values
+    conditional = if_exists or bool(conditions)
+    return Statement(
+        cql,
+        bound,
+        idempotent=not conditional and all(_is_idempotent(a) for a in assignments),
+        conditional=conditional,
+        counter=schema.is_counter_table,
+    )
+
+
+def _is_idempotent(assignment: Assignment) -> bool:
+    return assignment.operator not in ("append", "prepend", "incr", "decr")
+
+
+def update_assignments(
+    model: type[DocumentBase], changes: Mapping[str, Any]
+) -> tuple[tuple[Assignment, ...], list[Any]]:
+    """Parse ``field`` / ``field__op`` changes into assignments and bind values.
+
+    :raises InvalidQueryError: an unknown field or operator, a change to a key
+        column, or a value that does not fit.
+    """
+    schema = model.table_schema()
+    if not changes:
+        raise InvalidQueryError(f"an update of {schema.model_name} needs a change")
+    assignments = []
+    values: list[Any] = []
+    for target, value in changes.items():
+        field_name, _, operator = target.partition("__")
+        column = schema.column_for(field_name)
+        if column.is_primary_key:
+            raise InvalidQueryError(
+                f"{schema.model_name}.{field_name} is part of the primary key and "
+                "cannot be updated; delete the row and save a new one"
+            )
+        if operator and operator not in COLLECTION_OPERATORS:
+            raise InvalidQueryError(
+                f"unknown update operator {operator!r} on {schema.model_name}."
+                f"{field_name}; use one of {', '.join(COLLECTION_OPERATORS)}"
+            )
+        if column.type.is_counter and operator not in ("incr", "decr"):
+            raise InvalidQueryError(
+                f"{schema.model_name}.{field_name} is a counter; change it with "
+                "increment() or decrement(), never by setting it"
+            )
+        if operator in ("incr", "decr") and not column.type.is_counter:
+            raise InvalidQueryError(
+                f"{schema.model_name}.{field_name} is not a counter; set its value "
+                "instead of incrementing it"
+            )
+        if operator:
+            if operator in ("append", "prepend", "remove", "add", "put"):
+                if not column.type.is_collection:
+                    raise InvalidQueryError(
+                        f"{schema.model_name}.{field_name} is not a collection; "
+                        f"{operator} needs a list, set or map field"
+                    )
+                value = _collection_operand(model, column, operator, value)
+            elif not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidQueryError(
+                    f"{schema.model_name}.{field_name}__{operator} takes an int"
+                )
+            assignments.append(Assignment(column.name, operator))
+            values.append(value)
+            continue
+        assignments.append(Assignment(column.name))
+        values.append(model.validate_filter_value(column, value))
+    return tuple(assignments), values
+
+
+def _collection_operand(
+    model: type[DocumentBase], column: Any, operator: str, value: Any
+) -> Any:
+    if operator == "remove" and column.type.cql.startswith(("map", "frozen<map")):
+        keys = (
+            set(value) if isinstance(value, (list, set, frozenset, tuple)) else {value}
+        )
+        return keys
+    if isinstance(value, (list, set, frozenset, tuple, dict)):
+        container = column.type.empty
+        if container is not None and not isinstance(value, container):
+            value = container(value)
+        return model.validate_filter_value(column, value)
+    raise InvalidQueryError(
+        f"{model.__name__}.{column.field_name}__{operator} takes a collection of "
+        f"elements, not {value!r}; wrap a single element, e.g. [{value!r}]"
+    )
+
+
+def if_clause(
+    model: type[DocumentBase], conditions: Mapping[str, Any]
+) -> tuple[tuple[Condition, ...], list[Any]]:
+    """Parse LWT ``IF`` conditions (``field`` or ``field__op``) with their values."""
+    parsed = []
+    values: list[Any] = []
+    schema = model.table_schema()
+    for target, value in conditions.items():
+        field_name, _, lookup = target.partition("__")
+        column = schema.column_for(field_name)
+        operator = LOOKUPS.get(lookup or "eq")
+        if operator is None or operator not in ("=", "!=", "<", "<=", ">", ">=", "IN"):
+            raise InvalidQueryError(
+                f"unknown IF operator {lookup!r} on {schema.model_name}.{field_name}; "
+                "use eq, ne, lt, lte, gt, gte or in"
+            )
+        parsed.append(Condition(column.name, operator))
+        if operator == "IN":
+            values.append([model.validate_filter_value(column, item) for item in value])
+        else:
+            values.append(model.validate_filter_value(column, value))
+    return tuple(parsed), values
+
+
+LOOKUPS = {
+    "eq": "=",
+    "ne": "!=",
+    "lt": "<",
+    "lte": "<=",
+    "gt": ">",
+    "gte": ">=",
+    "in": "IN",
+    "contains": "CONTAINS",
+    "contains_key": "CONTAINS KEY",
+    "like": "LIKE",
+}
+
+
+def delete_document_statement(
+    document: DocumentBase,
+    *,
+    keyspace: str | None,
+    if_exists: bool = False,
+    if_conditions: Mapping[str, Any] | None = None,
+    timestamp: int | None = None,
+) -> Statement:
+    """``DELETE`` of one document's row, by its primary key."""
+    model = type(document)
+    check_writable(model, "be deleted")
+    schema = model.table_schema()
+    conditions, condition_values = if_clause(model, if_conditions or {})
+    cql = delete_cql(
+        schema,
+        keyspace,
+        _key_where(schema),
+        conditions=conditions,
+        if_exists=if_exists,
+        timestamp=timestamp is not None,
+    )
+    values = _using_values(None, timestamp) + document.key_values() + condition_values
+    conditional = if_exists or bool(conditions)
+    return Statement(cql, values, idempotent=not conditional, conditional=conditional)
+
+
+def bind_column(model: type[DocumentBase], field_name: str, value: Any) -> Any:
+    """Validate and convert one value for ``field_name`` (for raw conditions)."""
+    schema = model.table_schema()
+    column = schema.column_for(field_name)
+    return bind_value(schema, column, value)

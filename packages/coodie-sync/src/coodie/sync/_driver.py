@@ -1,0 +1,145 @@
+"""The blocking driver adapter: cassandra-driver requests that wait in place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from cassandra.cluster import _NOT_SET, Cluster, Session
+
+from coodie._cassandra import (
+    PROFILE,
+    bind,
+    fresh_table_metadata,
+    make_batch,
+    result_page,
+    translate_error,
+)
+from coodie.results import ResultPage
+from coodie.statements import Statement
+
+__all__ = ["Driver", "connect_cluster"]
+
+logger = logging.getLogger("coodie.sync")
+
+
+def connect_cluster(cluster: Cluster) -> Session:
+    """Open the cluster's connections."""
+    try:
+        return cluster.connect()
+    except Exception as error:
+        cluster.shutdown()
+        raise translate_error(error, "connect") from error
+
+
+class Driver:
+    """One cluster connection used by blocking calls.
+
+    Create it with :func:`coodie.sync.init_coodie`. It is safe to share between
+    threads, as the driver's session is.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        session: Session,
+        *,
+        name: str,
+        keyspace: str | None,
+        owns_cluster: bool,
+        max_in_flight: int | None = None,
+    ) -> None:
+        self.name = name
+        self.keyspace = keyspace
+        self.cluster = cluster
+        self.session = session
+        self.max_in_flight = max_in_flight
+        self._owns_cluster = owns_cluster
+        self._prepared: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<coodie.sync Driver {self.name!r} keyspace={self.keyspace!r}>"
+
+    def prepare(self, cql: str) -> Any:
+        """Return the prepared form of ``cql``, preparing it on first use."""
+        prepared = self._prepared.get(cql)
+        if prepared is None:
+            logger.debug("preparing %s", cql)
+            try:
+                prepared = self.session.prepare(cql)
+            except Exception as error:
+                raise translate_error(error, cql) from error
+            self._prepared[cql] = prepared
+        return prepared
+
+    def execute(self, statement: Statement) -> ResultPage:
+        """Send one statement and return its first (or only) page.
+
+        :raises CoodieError: the cluster refused the statement or did not answer.
+        """
+        prepared = self._prepared.get(statement.cql) or self.prepare(statement.cql)
+        try:
+            bound = bind(prepared, statement)
+        except Exception as error:
+            raise translate_error(error, statement) from error
+        return self._send(bound, statement)
+
+    def execute_batch(
+        self,
+        statements: Sequence[Statement],
+        *,
+        kind: str,
+        consistency: int | None = None,
+        serial_consistency: int | None = None,
+        timeout: float | None = None,
+    ) -> ResultPage:
+        """Send several statements as one ``BATCH``."""
+        batch = make_batch(kind, consistency, serial_consistency)
+        for statement in statements:
+            prepared = self._prepared.get(statement.cql) or self.prepare(statement.cql)
+            try:
+                batch.add(prepared, statement.values)
+            except Exception as error:
+                raise translate_error(error, statement) from error
+        batch.is_idempotent = all(statement.idempotent for statement in statements)
+        summary = Statement(f"BATCH of {len(statements)} statements", timeout=timeout)
+        return self._send(batch, summary)
+
+    def execute_text(self, cql: str, *, timeout: float | None = None) -> ResultPage:
+        """Send a statement without bind values and without preparing it (DDL)."""
+        return self._send(cql, Statement(cql, timeout=timeout))
+
+    def _send(self, request: Any, statement: Statement) -> ResultPage:
+        logger.debug("executing %s", statement.cql)
+        timeout = _NOT_SET if statement.timeout is None else statement.timeout
+        try:
+            result = self.session.execute(
+                request,
+                timeout=timeout,
+                paging_state=statement.paging_state,
+                execution_profile=PROFILE,
+            )
+        except Exception as error:
+            raise translate_error(error, statement) from error
+        return result_page(
+            result.column_names, result.current_rows, result.paging_state
+        )
+
+    def table_metadata(self, keyspace: str, table: str) -> Any:
+        """The driver's metadata of a table, fresh from the cluster, or ``None``."""
+        return fresh_table_metadata(self.cluster, keyspace, table)
+
+    def set_keyspace(self, keyspace: str) -> None:
+        """Make ``keyspace`` the session's default for unqualified raw CQL."""
+        try:
+            self.session.set_keyspace(keyspace)
+        except Exception as error:
+            raise translate_error(error, f"USE {keyspace}") from error
+        self.keyspace = keyspace
+
+    def close(self) -> None:
+        """Release the connections (only those coodie opened)."""
+        self._prepared.clear()
+        if self._owns_cluster:
+            self.cluster.shutdown()

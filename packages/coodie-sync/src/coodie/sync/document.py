@@ -1,0 +1,365 @@
+# Generated from coodie/aio/document.py by scripts/generate_sync.py: do not edit.
+# Change the async module and run the script again.
+"""Documents: Pydantic models stored as rows, with blocking reads and writes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from typing_extensions import Self
+
+from coodie.cql_builder import (
+    alter_table_add_column_cql,
+    create_index_cql,
+    create_materialized_view_cql,
+    create_table_cql,
+    create_type_cql,
+    drop_table_cql,
+    truncate_cql,
+)
+from coodie.document import DocumentBase, lwt_result
+from coodie.exceptions import (
+    ConfigurationError,
+    DocumentNotFound,
+    InvalidQueryError,
+    MultipleDocumentsFound,
+)
+from coodie.query import QueryState
+from coodie.results import LWTResult
+from coodie.statements import (
+    Statement,
+    delete_document_statement,
+    get_statement,
+    insert_statement,
+    update_document_statement,
+)
+from coodie.sync._driver import Driver
+from coodie.sync.batch import BatchQuery
+from coodie.sync.connection import get_driver
+from coodie.sync.queryset import QuerySet
+
+__all__ = ["CounterDocument", "Document", "MaterializedView"]
+
+logger = logging.getLogger("coodie.sync")
+
+
+class Document(DocumentBase):
+    """A table row as a Pydantic model.
+
+    Declare fields with the markers of :mod:`coodie.fields`, and the table in an
+    inner ``Settings`` class (``name``, ``keyspace``, ``driver``,
+    ``default_ttl``, ``table_options``).
+    """
+
+    __coodie_abstract__: ClassVar[bool] = True
+
+    # -- where the model lives --------------------------------------------------
+
+    @classmethod
+    def _driver(cls) -> Driver:
+        return get_driver(cls.settings("driver", "default"))
+
+    @classmethod
+    def _keyspace(cls) -> str:
+        keyspace = cls.table_schema().keyspace or cls._driver().keyspace
+        if keyspace is None:
+            raise ConfigurationError(
+                f"{cls.__name__} has no keyspace: set Settings.keyspace or pass "
+                "keyspace= to init_coodie()"
+            )
+        return keyspace
+
+    @classmethod
+    def _run_write(
+        cls, statement: Statement, batch: BatchQuery | None
+    ) -> LWTResult[Self]:
+        driver = cls._driver()
+        if batch is not None:
+            if statement.conditional and batch.kind != "LOGGED":
+                raise InvalidQueryError(
+                    "conditional writes can only be batched in a LOGGED batch"
+                )
+            batch.add(statement, driver)
+            return LWTResult(applied=True)
+        page = driver.execute(statement)
+        if statement.conditional:
+            return lwt_result(cls, page)
+        return LWTResult(applied=True)
+
+    # -- schema -----------------------------------------------------------------
+
+    @classmethod
+    def sync_table(cls) -> list[str]:
+        """Create the table, its user types and indexes; add missing columns.
+
+        Nothing is ever dropped or retyped: differences that cannot be applied in
+        place are logged as warnings and left alone. Returns the statements run.
+        """
+        schema = cls.table_schema()
+        keyspace = cls._keyspace()
+        driver = cls._driver()
+        executed: list[str] = []
+
+        for user_type in schema.user_types:
+            cql = create_type_cql(user_type, keyspace)
+            driver.execute_text(cql)
+            executed.append(cql)
+
+        table_metadata = driver.table_metadata(keyspace, schema.table)
+        if table_metadata is None:
+            cql = create_table_cql(schema, keyspace)
+            driver.execute_text(cql)
+            executed.append(cql)
+            logger.info("created table %s.%s", keyspace, schema.table)
+        else:
+            existing = table_metadata.columns
+            for column in schema.columns:
+                if column.name not in existing:
+                    cql = alter_table_add_column_cql(schema, column, keyspace)
+                    driver.execute_text(cql)
+                    executed.append(cql)
+                    logger.info("added column %s to %s", column.name, schema.table)
+                elif _normalized_type(
+                    existing[column.name].cql_type
+                ) != _normalized_type(column.type.cql):
+                    logger.warning(
+                        "column %s.%s is %s in the database but %s in %s; left alone",
+                        schema.table,
+                        column.name,
+                        existing[column.name].cql_type,
+                        column.type.cql,
+                        schema.model_name,
+                    )
+            declared = {column.name for column in schema.columns}
+            for name in existing:
+                if name not in declared:
+                    logger.warning(
+                        "column %s.%s is not declared by %s; left alone",
+                        schema.table,
+                        name,
+                        schema.model_name,
+                    )
+
+        for column in schema.columns:
+            if column.index is not None:
+                cql = create_index_cql(schema, column, keyspace)
+                driver.execute_text(cql)
+                executed.append(cql)
+        return executed
+
+    @classmethod
+    def drop_table(cls) -> None:
+        """Drop the table and all its rows."""
+        cls._driver().execute_text(drop_table_cql(cls.table_schema(), cls._keyspace()))
+
+    @classmethod
+    def truncate(cls) -> None:
+        """Remove every row of the table."""
+        cls._driver().execute_text(truncate_cql(cls.table_schema(), cls._keyspace()))
+
+    # -- reading ----------------------------------------------------------------
+
+    @classmethod
+    def find(cls, **filters: Any) -> QuerySet[Self]:
+        """A query on this model, filtered by ``field=value`` / ``field__op=value``.
+
+        :raises InvalidQueryError: an unknown field or operator, or a wrong value.
+        """
+        state = QueryState(cls)
+        return QuerySet(state.filter(**filters) if filters else state)
+
+    @classmethod
+    def get(cls, **keys: Any) -> Self:
+        """The document with this primary key.
+
+        :raises DocumentNotFound: no row has this key.
+        :raises InvalidQueryError: the key is incomplete or of a wrong type.
+        """
+        statement = get_statement(cls, cls._keyspace(), keys)
+        page = cls._driver().execute(statement)
+        if not page.rows:
+            shown = ", ".join(f"{name}={value!r}" for name, value in keys.items())
+            raise DocumentNotFound(f"no {cls.__name__} with {shown}")
+        return cls.from_rows(page.columns, page.rows)[0]
+
+    @classmethod
+    def find_one(cls, **filters: Any) -> Self | None:
+        """The only document matching ``filters``, or ``None``.
+
+        :raises MultipleDocumentsFound: several documents match.
+        """
+        documents = cls.find(**filters).limit(2).all()
+        if len(documents) > 1:
+            raise MultipleDocumentsFound(
+                f"more than one {cls.__name__} matches {filters}; narrow the filter"
+            )
+        return documents[0] if documents else None
+
+    # -- writing ----------------------------------------------------------------
+
+    def save(
+        self,
+        *,
+        ttl: int | None = None,
+        timestamp: int | None = None,
+        batch: BatchQuery | None = None,
+    ) -> None:
+        """Write the whole document (an upsert: a row with this key is replaced).
+
+        :param ttl: seconds until the row's values expire.
+        :param timestamp: the write time in microseconds since the epoch.
+        :param batch: queue the write in this batch instead of sending it.
+        :raises InvalidQueryError: a key is empty or a value does not fit.
+        """
+        if batch is not None and timestamp is None:
+            timestamp = batch.timestamp
+        statement = insert_statement(
+            self, keyspace=self._keyspace(), ttl=ttl, timestamp=timestamp
+        )
+        self._run_write(statement, batch)
+
+    def insert(
+        self,
+        *,
+        ttl: int | None = None,
+        timestamp: int | None = None,
+        batch: BatchQuery | None = None,
+    ) -> LWTResult[Self]:
+        """Write the document only if no row has its key (``IF NOT EXISTS``).
+
+        :returns: ``applied``, and the row that exists already when not applied.
+        """
+        statement = insert_statement(
+            self,
+            keyspace=self._keyspace(),
+            if_not_exists=True,
+            ttl=ttl,
+            timestamp=timestamp,
+        )
+        return self._run_write(statement, batch)
+
+    def update(
+        self,
+        *,
+        ttl: int | None = None,
+        timestamp: int | None = None,
+        if_exists: bool = False,
+        if_conditions: dict[str, Any] | None = None,
+        batch: BatchQuery | None = None,
+        **changes: Any,
+    ) -> LWTResult[Self]:
+        """Change some fields of this document's row, and of this document.
+
+        ``changes`` are ``field=value``, or ``field__append`` / ``__prepend`` /
+        ``__add`` / ``__remove`` / ``__put`` with a collection for partial
+        collection updates.
+
+        :param if_exists: only if the row exists (a lightweight transaction).
+        :param if_conditions: only if these ``field`` / ``field__op`` conditions
+            hold (a lightweight transaction).
+        :raises InvalidQueryError: an unknown field or operator, a key field, or a
+            value that does not fit.
+        """
+        if batch is not None and timestamp is None:
+            timestamp = batch.timestamp
+        statement = update_document_statement(
+            self,
+            changes,
+            keyspace=self._keyspace(),
+            ttl=ttl,
+            timestamp=timestamp,
+            if_exists=if_exists,
+            if_conditions=if_conditions,
+        )
+        result = self._run_write(statement, batch)
+        if result.applied:
+            self._apply_changes(changes)
+        return result
+
+    def delete(
+        self,
+        *,
+        if_exists: bool = False,
+        if_conditions: dict[str, Any] | None = None,
+        timestamp: int | None = None,
+        batch: BatchQuery | None = None,
+    ) -> LWTResult[Self]:
+        """Delete this document's row.
+
+        :param if_exists: only if the row exists (a lightweight transaction).
+        :param if_conditions: only if these conditions hold.
+        """
+        if batch is not None and timestamp is None:
+            timestamp = batch.timestamp
+        statement = delete_document_statement(
+            self,
+            keyspace=self._keyspace(),
+            if_exists=if_exists,
+            if_conditions=if_conditions,
+            timestamp=timestamp,
+        )
+        return self._run_write(statement, batch)
+
+
+class CounterDocument(Document):
+    """A table of counters: keys plus ``Annotated[int, Counter()]`` fields.
+
+    Counters only change by increments; ``save()`` and ``insert()`` are refused.
+    """
+
+    __coodie_abstract__: ClassVar[bool] = True
+    __coodie_counters__: ClassVar[bool] = True
+
+    def increment(self, *, batch: BatchQuery | None = None, **deltas: int) -> None:
+        """Add ``deltas`` to counters, e.g. ``increment(views=1)``."""
+        changes = {f"{name}__incr": delta for name, delta in deltas.items()}
+        statement = update_document_statement(self, changes, keyspace=self._keyspace())
+        self._run_write(statement, batch)
+        self._apply_changes(changes)
+
+    def decrement(self, *, batch: BatchQuery | None = None, **deltas: int) -> None:
+        """Subtract ``deltas`` from counters, e.g. ``decrement(stock=2)``."""
+        changes = {f"{name}__decr": delta for name, delta in deltas.items()}
+        statement = update_document_statement(self, changes, keyspace=self._keyspace())
+        self._run_write(statement, batch)
+        self._apply_changes(changes)
+
+
+class MaterializedView(Document):
+    """A read-only model of a materialized view of another document's table.
+
+    Name the base model in ``Settings.base``; the view's fields are a subset of the
+    base's, and its keys are the base's keys rearranged (plus at most one other
+    column). Writes through a view raise :class:`~coodie.exceptions.ReadOnlyModelError`.
+    """
+
+    __coodie_abstract__: ClassVar[bool] = True
+    __coodie_read_only__: ClassVar[bool] = True
+
+    @classmethod
+    def sync_view(cls) -> list[str]:
+        """Create the view if it does not exist; returns the statements run.
+
+        :raises ConfigurationError: ``Settings.base`` is missing or not a Document.
+        """
+        base = cls.settings("base")
+        if not (isinstance(base, type) and issubclass(base, Document)):
+            raise ConfigurationError(
+                f"{cls.__name__}.Settings.base must name the Document class whose "
+                "table the view reads"
+            )
+        cql = create_materialized_view_cql(
+            cls.table_schema(), base.table_schema(), cls._keyspace()
+        )
+        cls._driver().execute_text(cql)
+        return [cql]
+
+    @classmethod
+    def sync_table(cls) -> list[str]:
+        """A view has no table of its own: this creates the view."""
+        return cls.sync_view()
+
+
+def _normalized_type(cql: str) -> str:
+    return cql.replace(" ", "").replace('"', "").lower()
