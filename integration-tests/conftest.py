@@ -47,6 +47,12 @@ def parse_hosts(hosts_setting: str) -> list[tuple[str, int]]:
     return contact_points
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Every async test runs twice: on asyncio and on trio."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def cassandra_hosts() -> list[tuple[str, int]]:
     """The ``(host, port)`` contact points from ``COODIE_HOSTS``, or 127.0.0.1:9042."""

@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "packages/coodie-aio/src/coodie/aio"
 TARGET = ROOT / "packages/coodie-sync/src/coodie/sync"
 MODULES = ("connection.py", "batch.py", "queryset.py", "document.py")
+# Integration tests are written once, async; tests that only make sense for the
+# async door are named test_aio_*.py and have no twin.
+TESTS_SOURCE = ROOT / "integration-tests/aio"
+TESTS_TARGET = ROOT / "integration-tests/sync"
 
 REPLACEMENTS = [
     (r"\basync def\b", "def"),
@@ -40,10 +44,11 @@ REPLACEMENTS = [
     (r"\bcoodie\.aio\b", "coodie.sync"),
     (r"\bawaitable\b", "blocking"),
     (r"\bawaited\b", "blocking"),
+    (r"pytest\.mark\.anyio, ", ""),
 ]
 
 HEADER = (
-    "# Generated from coodie/aio/{name} by scripts/generate_sync.py: do not edit.\n"
+    "# Generated from {source} by scripts/generate_sync.py: do not edit.\n"
     "# Change the async module and run the script again.\n"
 )
 
@@ -61,9 +66,9 @@ def unasync(source: str) -> str:
     return text
 
 
-def formatted(text: str, name: str) -> str:
+def formatted(text: str, target: Path) -> str:
     """Format and import-sort ``text`` the way the repository's ruff settings say."""
-    filename = str(TARGET / name)
+    filename = str(target)
     for command in (
         [
             "ruff",
@@ -82,19 +87,26 @@ def formatted(text: str, name: str) -> str:
             command, input=text, capture_output=True, text=True, check=False, cwd=ROOT
         )
         if result.returncode not in (0, 1) or not result.stdout:
-            raise SystemExit(f"ruff failed on {name}: {result.stderr}")
+            raise SystemExit(f"ruff failed on {target}: {result.stderr}")
         text = result.stdout
     return text
+
+
+def _pairs() -> list[tuple[Path, Path]]:
+    pairs = [(SOURCE / name, TARGET / name) for name in MODULES]
+    for source in sorted(TESTS_SOURCE.glob("*.py")):
+        if source.name.startswith("test_aio_"):
+            continue
+        pairs.append((source, TESTS_TARGET / source.name))
+    return pairs
 
 
 def generate() -> dict[Path, str]:
     """Return the text every generated file should have."""
     outputs = {}
-    for name in MODULES:
-        source = (SOURCE / name).read_text()
-        outputs[TARGET / name] = formatted(
-            HEADER.format(name=name) + unasync(source), name
-        )
+    for source, target in _pairs():
+        header = HEADER.format(source=source.relative_to(ROOT).as_posix())
+        outputs[target] = formatted(header + unasync(source.read_text()), target)
     return outputs
 
 

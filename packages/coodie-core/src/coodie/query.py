@@ -23,6 +23,7 @@ from coodie.exceptions import InvalidQueryError
 from coodie.statements import (
     LOOKUPS,
     Statement,
+    all_columns,
     consistency_level,
     if_clause,
     update_assignments,
@@ -192,7 +193,7 @@ class QueryState:
             schema,
             keyspace,
             self.where,
-            columns=self.columns,
+            columns=self.columns or all_columns(schema),
             distinct=self.distinct,
             order_by=self.order_by,
             ann_of=self.ann_of[0] if self.ann_of else None,

@@ -250,7 +250,7 @@ def _build_column(model_name: str, field_name: str, info: Any) -> Column:
         field_name=field_name,
         name=name,
         type=cql_type,
-        nullable=not info.is_required() or _allows_none(info.annotation),
+        nullable=_allows_none(info.annotation),
         partition_key=partition.index if partition else None,
         clustering_key=clustering.index if clustering else None,
         clustering_order=clustering.order if clustering else "ASC",

@@ -142,6 +142,12 @@ def _using_values(ttl: int | None, timestamp: int | None) -> list[Any]:
 
 
 @cache
+def all_columns(schema: TableSchema) -> tuple[str, ...]:
+    """Every column in the model's field order, so rows come back in that order."""
+    return tuple(column.name for column in schema.columns)
+
+
+@cache
 def _key_where(schema: TableSchema) -> tuple[Condition, ...]:
     return tuple(Condition(column.name) for column in schema.primary_key)
 
@@ -217,8 +223,7 @@ def get_statement(
         model.validate_filter_value(column, keys[column.field_name])
         for column in schema.primary_key
     ]
-    cql = select_cql(schema, keyspace, _key_where(schema), limit=True)
-    values.append(2)
+    cql = select_cql(schema, keyspace, _key_where(schema), columns=all_columns(schema))
     return Statement(cql, values, idempotent=True)
 
 

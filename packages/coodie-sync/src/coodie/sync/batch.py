@@ -1,4 +1,4 @@
-# Generated from coodie/aio/batch.py by scripts/generate_sync.py: do not edit.
+# Generated from packages/coodie-aio/src/coodie/aio/batch.py by scripts/generate_sync.py: do not edit.
 # Change the async module and run the script again.
 """Several writes sent as one ``BATCH``."""
 

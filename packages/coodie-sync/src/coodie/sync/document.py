@@ -1,4 +1,4 @@
-# Generated from coodie/aio/document.py by scripts/generate_sync.py: do not edit.
+# Generated from packages/coodie-aio/src/coodie/aio/document.py by scripts/generate_sync.py: do not edit.
 # Change the async module and run the script again.
 """Documents: Pydantic models stored as rows, with blocking reads and writes."""
 

@@ -1,4 +1,4 @@
-# Generated from coodie/aio/queryset.py by scripts/generate_sync.py: do not edit.
+# Generated from packages/coodie-aio/src/coodie/aio/queryset.py by scripts/generate_sync.py: do not edit.
 # Change the async module and run the script again.
 """Chainable, immutable queries over one model."""
 
