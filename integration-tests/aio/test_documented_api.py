@@ -110,11 +110,13 @@ async def test_batch_sends_all_or_nothing(tables: Driver) -> None:
         assert await User.find().count() == 0, "nothing is sent before the block ends"
     assert await User.find().count() == 2
 
-    third = User(name="B3", email="b3@example.com")
-    with pytest.raises(RuntimeError):
+    async def save_then_fail() -> None:
         async with AsyncBatchQuery() as batch:
-            await third.save(batch=batch)
+            await User(name="B3", email="b3@example.com").save(batch=batch)
             raise RuntimeError("the block fails")
+
+    with pytest.raises(RuntimeError):
+        await save_then_fail()
     assert await User.find().count() == 2, "a failed block sends nothing"
 
 
@@ -234,7 +236,9 @@ async def test_named_drivers_route_models(tables: Driver) -> None:
             name = "audit"
             driver = "audit"
 
-    with pytest.raises(ConfigurationError, match="no coodie.aio driver named 'audit'"):
+    with pytest.raises(
+        ConfigurationError, match=r"no coodie\.aio driver named 'audit'"
+    ):
         await Audit(note="x").save()
 
     await init_coodie(session=tables.session, keyspace=tables.keyspace, name="audit")
