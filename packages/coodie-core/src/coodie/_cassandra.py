@@ -33,6 +33,7 @@ from cassandra.cluster import (
     NoHostAvailable,
     Session,
 )
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.protocol import ConfigurationException, InvalidRequest, SyntaxException
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, tuple_factory
 
@@ -70,9 +71,15 @@ BATCH_TYPES = {
 }
 
 
-def _profile(consistency: str | int | None, request_timeout: float) -> ExecutionProfile:
+def _profile(
+    consistency: str | int | None,
+    request_timeout: float,
+    load_balancing_policy: Any = None,
+) -> ExecutionProfile:
     level = consistency_level(consistency)
     return ExecutionProfile(
+        load_balancing_policy=load_balancing_policy
+        or TokenAwarePolicy(DCAwareRoundRobinPolicy()),
         row_factory=tuple_factory,
         consistency_level=ConsistencyLevel.LOCAL_ONE if level is None else level,
         request_timeout=request_timeout,
@@ -118,7 +125,9 @@ def install_profile(
     """Give a session coodie's profile (plain tuple rows) without touching others."""
     cluster = session.cluster
     if PROFILE not in cluster.profile_manager.profiles:
-        cluster.add_execution_profile(PROFILE, _profile(consistency, request_timeout))
+        policy = cluster.profile_manager.default.load_balancing_policy
+        profile = _profile(consistency, request_timeout, policy)
+        cluster.add_execution_profile(PROFILE, profile)
 
 
 def bind(prepared: PreparedStatement, statement: Statement) -> Any:

@@ -234,7 +234,7 @@ def create_type_cql(
     name = check_identifier("type", user_type_name(user_type))
     fields = []
     for field_name, info in user_type.model_fields.items():
-        cql_type = column_type(info.annotation, tuple(info.metadata))
+        cql_type = column_type(info.annotation, tuple(info.metadata), nested=True)
         fields.append(f"{quote(info.alias or field_name)} {cql_type.cql}")
     qualified = f"{quote(keyspace)}.{quote(name)}" if keyspace else quote(name)
     guard = " IF NOT EXISTS" if if_not_exists else ""

@@ -128,13 +128,17 @@ class ColumnType:
         return self.empty is not None
 
 
-def column_type(annotation: Any, metadata: Sequence[Any] = ()) -> ColumnType:
+def column_type(
+    annotation: Any, metadata: Sequence[Any] = (), *, nested: bool = False
+) -> ColumnType:
     """Return how values of ``annotation`` are stored, given the field's markers.
+
+    ``nested`` types (fields of a user type) are frozen, as CQL requires.
 
     :raises TypeError: the type has no CQL equivalent, or a marker does not fit it;
         the message says which types are supported.
     """
-    return _resolve(annotation, tuple(metadata), top_level=True)
+    return _resolve(annotation, tuple(metadata), top_level=not nested)
 
 
 def _strip_optional(annotation: Any) -> Any:
