@@ -239,9 +239,7 @@ def test_named_drivers_route_models(tables: Driver) -> None:
             name = "audit"
             driver = "audit"
 
-    with pytest.raises(
-        ConfigurationError, match=r"no coodie\.aio driver named 'audit'"
-    ):
+    with pytest.raises(ConfigurationError, match="driver named 'audit'"):
         Audit(note="x").save()
 
     init_coodie(session=tables.session, keyspace=tables.keyspace, name="audit")

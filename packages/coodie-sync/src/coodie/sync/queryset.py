@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from coodie.exceptions import InvalidQueryError, MultipleDocumentsFound
@@ -180,15 +179,8 @@ class QuerySet(Generic[DocumentT]):
         documents, paging_state = self._page(decode_paging_token(page_token), size)
         return PagedResult(documents, encode_paging_token(paging_state))
 
-    def __iter__(self) -> Iterator[DocumentT]:
-        page_size = self._state.fetch_size or DEFAULT_PAGE_SIZE
-        paging_state = None
-        while True:
-            documents, paging_state = self._page(paging_state, page_size)
-            for document in documents:
-                yield document
-            if paging_state is None:
-                return
+    def __iter__(self) -> DocumentStream[DocumentT]:
+        return DocumentStream(self, self._state.fetch_size or DEFAULT_PAGE_SIZE)
 
     def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
         """The values of ``fields`` of every match, as tuples (or bare with ``flat``).
@@ -271,3 +263,35 @@ class QuerySet(Generic[DocumentT]):
             keyspace=self._keyspace(), if_exists=if_exists, **if_conditions
         )
         return model._run_write(statement, batch)  # type: ignore[attr-defined, no-any-return]
+
+
+class DocumentStream(Generic[DocumentT]):
+    """Iterates a query's documents, fetching the next page only when it is reached.
+
+    It holds one page at a time. Stopping early (``break``) leaves the remaining
+    pages unfetched, and there is nothing to close.
+    """
+
+    def __init__(self, queryset: QuerySet[DocumentT], page_size: int) -> None:
+        self._queryset = queryset
+        self._page_size = page_size
+        self._documents: list[DocumentT] = []
+        self._position = 0
+        self._paging_state: bytes | None = None
+        self._exhausted = False
+
+    def __iter__(self) -> DocumentStream[DocumentT]:
+        return self
+
+    def __next__(self) -> DocumentT:
+        while self._position >= len(self._documents):
+            if self._exhausted:
+                raise StopIteration
+            self._documents, self._paging_state = self._queryset._page(
+                self._paging_state, self._page_size
+            )
+            self._position = 0
+            self._exhausted = self._paging_state is None
+        document = self._documents[self._position]
+        self._position += 1
+        return document
