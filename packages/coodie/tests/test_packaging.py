@@ -16,6 +16,7 @@ import sys
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -246,8 +247,8 @@ def test_coodie_dependencies_are_pinned_exactly(distribution: str) -> None:
     for dependency in FRONT_DOOR_PINS[distribution]:
         assert pins.get(dependency) == f"=={version}", dependency
 
-    extras = project.get("optional-dependencies", {})
-    for requirement_text in [*project["dependencies"], *sum(extras.values(), [])]:
+    extras: dict[str, list[str]] = project.get("optional-dependencies", {})
+    for requirement_text in chain(project["dependencies"], *extras.values()):
         requirement = Requirement(requirement_text)
         if canonicalize_name(requirement.name) in DISTRIBUTIONS:
             assert str(requirement.specifier) == f"=={version}", requirement_text
