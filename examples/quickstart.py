@@ -13,7 +13,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 import trio
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 import coodie.aio
 import coodie.sync
@@ -23,22 +23,21 @@ HOSTS = os.environ.get("COODIE_HOSTS", "127.0.0.1").split(",")
 KEYSPACE = "coodie_quickstart"
 
 
-class SyncUser(coodie.sync.Document):
+class UserFields(BaseModel):
+    """The fields of a user, shared by the model of each front door."""
+
     id: Annotated[UUID, PrimaryKey()] = Field(default_factory=uuid4)
     name: Annotated[str, Indexed()]
     email: str
     joined: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
 
+
+class SyncUser(coodie.sync.Document, UserFields):
     class Settings:
         name = "users"
 
 
-class AsyncUser(coodie.aio.Document):
-    id: Annotated[UUID, PrimaryKey()] = Field(default_factory=uuid4)
-    name: Annotated[str, Indexed()]
-    email: str
-    joined: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
-
+class AsyncUser(coodie.aio.Document, UserFields):
     class Settings:
         name = "users"
 

@@ -24,6 +24,7 @@ from coodie.statements import (
     LOOKUPS,
     Statement,
     all_columns,
+    assignments_idempotent,
     consistency_level,
     if_clause,
     update_assignments,
@@ -283,11 +284,7 @@ class QueryState:
         statement = Statement(
             cql,
             [*prefix, *values, *self.where_values, *condition_values],
-            idempotent=not conditional
-            and all(
-                a.operator not in ("append", "prepend", "incr", "decr")
-                for a in assignments
-            ),
+            idempotent=not conditional and assignments_idempotent(assignments),
             conditional=conditional,
             counter=schema.is_counter_table,
         )

@@ -9,13 +9,16 @@ that does not fit its type, a name CQL cannot hold) raise
 from __future__ import annotations
 
 import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from coodie.exceptions import ConfigurationError
+from coodie._naming import check_identifier, quote, snake_case
+from coodie.exceptions import ConfigurationError, InvalidQueryError
 from coodie.fields import ClusteringKey, Discriminator, Indexed, PrimaryKey, Static
 from coodie.types import ColumnType, UserType, column_type
 
@@ -25,9 +28,10 @@ __all__ = [
     "build_schema",
     "check_identifier",
     "quote",
+    "settings_value",
+    "table_name",
 ]
 
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 _TABLE_OPTIONS = frozenset(
@@ -49,26 +53,6 @@ _TABLE_OPTIONS = frozenset(
         "additional_write_policy",
     }
 )
-
-
-def check_identifier(kind: str, name: str, *, owner: str | None = None) -> str:
-    """Return ``name`` if CQL can hold it as a keyspace, table, type or index name.
-
-    :raises ConfigurationError: the name has characters other than letters, digits
-        and underscores, does not start with a letter, or is over 48 characters.
-    """
-    if isinstance(name, str) and _IDENTIFIER.fullmatch(name):
-        return name
-    where = f" of {owner}" if owner else ""
-    raise ConfigurationError(
-        f"{name!r} is not a valid {kind} name{where}: use a letter followed by up to "
-        "47 letters, digits or underscores"
-    )
-
-
-def quote(name: str) -> str:
-    """Return a checked identifier in double quotes, so its case is kept."""
-    return f'"{name}"'
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,8 +121,6 @@ class TableSchema:
         """
         column = self.by_field.get(field_name) or self.by_name.get(field_name)
         if column is None:
-            from coodie.exceptions import InvalidQueryError
-
             choices = ", ".join(self.by_field)
             raise InvalidQueryError(
                 f"{self.model_name} has no field {field_name!r}; its fields are "
@@ -147,11 +129,8 @@ class TableSchema:
         return column
 
 
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def _settings_value(model: type[BaseModel], key: str, default: Any = None) -> Any:
+def settings_value(model: type[BaseModel], key: str, default: Any = None) -> Any:
+    """Return ``Settings.<key>`` of a model, looking through its base classes."""
     for klass in model.__mro__:
         settings = klass.__dict__.get("Settings")
         if settings is not None and key in vars(settings):
@@ -159,16 +138,11 @@ def _settings_value(model: type[BaseModel], key: str, default: Any = None) -> An
     return default
 
 
-def settings_value(model: type[BaseModel], key: str, default: Any = None) -> Any:
-    """Return ``Settings.<key>`` of a model, looking through its base classes."""
-    return _settings_value(model, key, default)
-
-
 def table_name(model: type[BaseModel]) -> str:
     """The table a model is stored in: ``Settings.name`` or its snake-case name."""
     settings = model.__dict__.get("Settings")
     name = vars(settings).get("name") if settings is not None else None
-    return str(name or _snake_case(model.__name__))
+    return str(name or snake_case(model.__name__))
 
 
 def build_schema(model: type[BaseModel]) -> TableSchema:
@@ -178,7 +152,7 @@ def build_schema(model: type[BaseModel]) -> TableSchema:
     """
     model_name = model.__name__
     table = check_identifier("table", table_name(model), owner=model_name)
-    keyspace = _settings_value(model, "keyspace")
+    keyspace = settings_value(model, "keyspace")
     if keyspace is not None:
         check_identifier("keyspace", keyspace, owner=model_name)
 
@@ -261,9 +235,6 @@ def _build_column(model_name: str, field_name: str, info: Any) -> Column:
 
 
 def _allows_none(annotation: Any) -> bool:
-    import types
-    import typing
-
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _allows_none(typing.get_args(annotation)[0])
@@ -291,8 +262,8 @@ def _ordered_keys(
 
 
 def _table_options(model: type[BaseModel]) -> dict[str, Any]:
-    options = dict(_settings_value(model, "table_options", None) or {})
-    default_ttl = _settings_value(model, "default_ttl")
+    options = dict(settings_value(model, "table_options", None) or {})
+    default_ttl = settings_value(model, "default_ttl")
     if default_ttl is not None:
         options["default_time_to_live"] = int(default_ttl)
     unknown = sorted(set(options) - _TABLE_OPTIONS)

@@ -49,15 +49,9 @@ CONSISTENCY_LEVELS = {
     "LOCAL_ONE": 10,
 }
 
-COLLECTION_OPERATORS = {
-    "append": "append",
-    "prepend": "prepend",
-    "add": "add",
-    "remove": "remove",
-    "put": "put",
-    "incr": "incr",
-    "decr": "decr",
-}
+COLLECTION_OPERATORS = ("append", "prepend", "add", "remove", "put", "incr", "decr")
+# Operators whose repetition changes the result: a retried request would apply twice.
+_REPEATING_OPERATORS = frozenset({"append", "prepend", "incr", "decr"})
 
 
 def consistency_level(level: str | int | None) -> int | None:
@@ -267,14 +261,15 @@ def update_document_statement(
     return Statement(
         cql,
         bound,
-        idempotent=not conditional and all(_is_idempotent(a) for a in assignments),
+        idempotent=not conditional and assignments_idempotent(assignments),
         conditional=conditional,
         counter=schema.is_counter_table,
     )
 
 
-def _is_idempotent(assignment: Assignment) -> bool:
-    return assignment.operator not in ("append", "prepend", "incr", "decr")
+def assignments_idempotent(assignments: Sequence[Assignment]) -> bool:
+    """Whether repeating these changes leaves the row as applying them once does."""
+    return all(a.operator not in _REPEATING_OPERATORS for a in assignments)
 
 
 def update_assignments(
@@ -414,10 +409,3 @@ def delete_document_statement(
     values = _using_values(None, timestamp) + document.key_values() + condition_values
     conditional = if_exists or bool(conditions)
     return Statement(cql, values, idempotent=not conditional, conditional=conditional)
-
-
-def bind_column(model: type[DocumentBase], field_name: str, value: Any) -> Any:
-    """Validate and convert one value for ``field_name`` (for raw conditions)."""
-    schema = model.table_schema()
-    column = schema.column_for(field_name)
-    return bind_value(schema, column, value)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import ipaddress
-import re
 import struct
 import types
 import typing
@@ -27,6 +26,8 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from coodie._naming import check_identifier, quote, snake_case
+from coodie.exceptions import ConfigurationError
 from coodie.fields import Counter, CqlType, Frozen, Vector
 
 __all__ = [
@@ -73,7 +74,6 @@ _OVERRIDES: dict[type, frozenset[str]] = {
 }
 
 _UTC = dt.timezone.utc
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 
 
 class UserType(BaseModel):
@@ -93,11 +93,7 @@ def user_type_name(user_type: type[UserType]) -> str:
     """Return the CQL name of a :class:`UserType` class."""
     settings = user_type.__dict__.get("Settings")
     name = getattr(settings, "name", None) if settings else None
-    return name or _snake_case(user_type.__name__)
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return name or snake_case(user_type.__name__)
 
 
 class _Duration(NamedTuple):
@@ -324,7 +320,14 @@ def _user_type(user_type: type[UserType], frozen: bool) -> ColumnType:
         for name, info in user_type.model_fields.items()
     }
     nested = tuple(t for field in fields.values() for t in field.user_types)
-    cql = _wrap_frozen(f'"{_checked_name(user_type)}"', frozen)
+    try:
+        name = check_identifier(
+            "type", user_type_name(user_type), owner=f"user type {user_type.__name__}"
+        )
+    except ConfigurationError as error:
+        # column_type() reports every unusable annotation as a TypeError.
+        raise TypeError(str(error)) from None
+    cql = _wrap_frozen(quote(name), frozen)
 
     def to_db(value: UserType) -> types.SimpleNamespace:
         return types.SimpleNamespace(
@@ -350,16 +353,6 @@ def _user_type(user_type: type[UserType], frozen: bool) -> ColumnType:
         from_db=from_db,
         user_types=(*nested, user_type),
     )
-
-
-def _checked_name(user_type: type[UserType]) -> str:
-    name = user_type_name(user_type)
-    if not _IDENTIFIER.fullmatch(name):
-        raise TypeError(
-            f"user type {user_type.__name__} has the name {name!r}; a CQL type name "
-            "is a letter followed by up to 47 letters, digits or underscores"
-        )
-    return name
 
 
 def _enum_type(enum_class: type[enum.Enum]) -> ColumnType:
