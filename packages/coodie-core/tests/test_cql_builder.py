@@ -317,14 +317,6 @@ def test_a_long_generated_index_name_is_cut_to_48_characters() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cql_builder.py index_name cuts '<table>_<column>_idx' to 48 characters, "
-        "so two long column names sharing a prefix get the same index name and "
-        "the second CREATE INDEX IF NOT EXISTS silently creates nothing"
-    ),
-)
 def test_generated_index_names_of_two_columns_differ() -> None:
     class Similar(DocumentBase):
         id: Annotated[int, PrimaryKey()]
@@ -600,14 +592,6 @@ def test_statement_text_is_cached_per_shape() -> None:
 # -- the keyspace a caller passes ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "schema.py TableSchema.qualified_table (and cql_builder.py create_type_cql) "
-        "quote the keyspace argument without check_identifier, so a keyspace "
-        "passed at call time is pasted into the text"
-    ),
-)
 @pytest.mark.parametrize("keyspace", INJECTIONS)
 def test_a_keyspace_argument_that_injects_cql_is_refused(keyspace: str) -> None:
     schema = _schema(Item)

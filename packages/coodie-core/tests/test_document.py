@@ -172,15 +172,6 @@ def test_a_projection_gives_the_other_fields_their_defaults() -> None:
     assert event.model_fields_set == {"id", "at"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "document.py DocumentBase._hydrator keeps a column the model does not "
-        "declare (it is stored in __dict__), and from_rows decides that every "
-        "field was read by comparing counts (len(plan) == len(fields)), so a row "
-        "with an undeclared column and a missing field leaves that field unset"
-    ),
-)
 def test_a_column_the_model_does_not_declare_is_ignored() -> None:
     class Small(DocumentBase):
         id: Annotated[int, PrimaryKey()]

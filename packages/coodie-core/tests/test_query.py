@@ -144,14 +144,6 @@ def test_contains_needs_a_collection() -> None:
         QueryState(Post).filter(title__contains="x")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "query.py QueryState._filter_value returns a CONTAINS / CONTAINS KEY value "
-        "as given: it is neither validated against the element or key type nor "
-        "converted for binding"
-    ),
-)
 def test_contains_validates_the_element() -> None:
     with pytest.raises(InvalidQueryError, match=r"Post\.tags"):
         QueryState(Post).filter(tags__contains=5)
@@ -187,13 +179,6 @@ def test_bad_token_filters_are_refused(lookup: str, value: Any) -> None:
         QueryState(Post).filter(**{lookup: value})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "query.py QueryState.filter treats the name 'token' as a token range "
-        "before looking at the model, so a field called token cannot be filtered"
-    ),
-)
 def test_a_field_called_token_can_be_filtered() -> None:
     class Session(DocumentBase):
         token: Annotated[str, PrimaryKey()]
@@ -330,14 +315,6 @@ def test_nearest_cannot_be_combined_with_ordering() -> None:
         state.with_options(limit=1).select_statement(keyspace=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "document.py DocumentBase.validate_filter_value calls column.type.normalize "
-        "outside its try block, so a vector of the wrong length (or a negative "
-        "timedelta) escapes as a plain ValueError instead of InvalidQueryError"
-    ),
-)
 def test_a_vector_of_the_wrong_length_is_an_invalid_query() -> None:
     with pytest.raises(CoodieError, match=r"Post\.embedding"):
         QueryState(Post).nearest("embedding", [1.0, 2.0])

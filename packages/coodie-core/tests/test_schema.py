@@ -148,14 +148,6 @@ class Spot(UserType):
     y: int
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "schema.py _build_column refuses unfrozen collections as keys but lets an "
-        "unfrozen UserType through, so CREATE TABLE puts a non-frozen UDT in the "
-        "primary key, which Cassandra refuses"
-    ),
-)
 def test_an_unfrozen_user_type_cannot_be_a_key() -> None:
     class Located(DocumentBase):
         spot: Annotated[Spot, PrimaryKey()]

@@ -367,15 +367,6 @@ def test_a_collection_operand_of_the_wrong_type_names_the_field() -> None:
         update_document_statement(_user(), {"tags__append": [object()]}, keyspace=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "statements.py _collection_operand calls set(value) on the operand before "
-        "validating it, so unhashable elements (roles__add=[[1]], "
-        "prefs__remove=[[1]]) or a dict given to a map's remove escape as a plain "
-        "TypeError"
-    ),
-)
 @pytest.mark.parametrize(
     "changes",
     [
@@ -389,26 +380,11 @@ def test_unhashable_set_elements_are_an_invalid_query(changes: dict[str, Any]) -
         update_document_statement(_user(), changes, keyspace=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "statements.py update_assignments only checks column.type.is_collection, "
-        "which is true for frozen collections too; appending to a frozen<list> is "
-        "refused by the server instead of before sending"
-    ),
-)
 def test_a_frozen_collection_cannot_be_appended_to() -> None:
     with pytest.raises(InvalidQueryError, match=r"User\.shape"):
         update_document_statement(_user(), {"shape__append": [1]}, keyspace=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "statements.py if_clause accepts primary key columns; CQL refuses IF "
-        "conditions on them, so the mistake is only reported by the server"
-    ),
-)
 def test_an_if_condition_on_a_key_column_is_refused() -> None:
     with pytest.raises(InvalidQueryError, match=r"User\.id"):
         update_document_statement(

@@ -206,14 +206,6 @@ def test_unsupported_types_and_markers_say_what_to_use(
     assert advice in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "types.py _container_type ends with a bare '<annotation> has no CQL type' "
-        "and _strip_optional's union message names no alternative: neither says "
-        "what to declare instead"
-    ),
-)
 @pytest.mark.parametrize(
     "annotation",
     [Literal["a", "b"], Iterable[int], Union[int, str]],  # noqa: UP007

@@ -9,6 +9,7 @@ the hot path looks the text up instead of formatting it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -236,7 +237,10 @@ def create_type_cql(
     for field_name, info in user_type.model_fields.items():
         cql_type = column_type(info.annotation, tuple(info.metadata), nested=True)
         fields.append(f"{quote(info.alias or field_name)} {cql_type.cql}")
-    qualified = f"{quote(keyspace)}.{quote(name)}" if keyspace else quote(name)
+    if keyspace:
+        qualified = f"{quote(check_identifier('keyspace', keyspace))}.{quote(name)}"
+    else:
+        qualified = quote(name)
     guard = " IF NOT EXISTS" if if_not_exists else ""
     return f"CREATE TYPE{guard} {qualified} ({', '.join(fields)})"
 
@@ -301,10 +305,18 @@ def truncate_cql(schema: TableSchema, keyspace: str | None = None) -> str:
 
 
 def index_name(schema: TableSchema, column: Column) -> str:
-    """The name of a column's index: the marker's, or ``<table>_<column>_idx``."""
+    """The name of a column's index: the marker's, or ``<table>_<column>_idx``.
+
+    A generated name over CQL's 48 characters is cut and ends with a hash of the
+    whole name, so two long column names never share an index name.
+    """
     if column.index is not None and column.index.name:
         return column.index.name
-    return f"{schema.table}_{column.name}_idx"[:48]
+    name = f"{schema.table}_{column.name}_idx"
+    if len(name) <= 48:
+        return name
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{name[:39]}_{digest}"
 
 
 def create_index_cql(

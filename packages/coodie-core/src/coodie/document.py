@@ -7,6 +7,7 @@ or how to read a row lives here, once.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -22,13 +23,9 @@ from typing_extensions import Self
 from coodie.exceptions import ConfigurationError, InvalidQueryError, ReadOnlyModelError
 from coodie.results import LWTResult, ResultPage
 from coodie.schema import Column, TableSchema, build_schema, settings_value
+from coodie.types import column_type
 
 __all__ = ["DocumentBase", "bind_value", "check_writable", "lwt_result"]
-
-_Hydrator = tuple[
-    type["DocumentBase"],
-    tuple[tuple[str, Callable[[Any], Any] | None, Callable[[], Any] | None], ...],
-]
 
 
 DocumentT = TypeVar("DocumentT", bound="DocumentBase")
@@ -94,18 +91,7 @@ class DocumentBase(BaseModel):
         cache: dict[tuple[str, ...], _Hydrator] = cls._coodie_hydrators  # type: ignore[attr-defined]
         hydrator = cache.get(columns)
         if hydrator is None:
-            schema = cls.table_schema()
-            plan: list[
-                tuple[str, Callable[[Any], Any] | None, Callable[[], Any] | None]
-            ] = []
-            for name in columns:
-                column = schema.by_name.get(name)
-                if column is None:
-                    plan.append((name, None, None))
-                    continue
-                empty = column.type.empty if not column.nullable else None
-                plan.append((column.field_name, column.type.from_db, empty))
-            hydrator = (cls, tuple(plan))
+            hydrator = _Hydrator(cls, columns)
             cache[columns] = hydrator
         return hydrator
 
@@ -117,32 +103,10 @@ class DocumentBase(BaseModel):
 
         Values are converted to the declared Python types (aware UTC datetimes,
         ``set`` for sets, an empty collection for a missing one when the field is
-        not optional); a column the model does not declare is ignored.
+        not optional); a column the model does not declare is ignored, and a field
+        the rows do not hold gets its default.
         """
-        model, plan = cls._hydrator(columns)
-        fields = model.model_fields
-        fields_set = set(fields) if len(plan) == len(fields) else None
-        new = object.__new__
-        documents = []
-        for row in rows:
-            values: dict[str, Any] = {}
-            for (field_name, from_db, empty), value in zip(plan, row, strict=True):
-                if value is None:
-                    values[field_name] = empty() if empty is not None else None
-                elif from_db is None:
-                    values[field_name] = value
-                else:
-                    values[field_name] = from_db(value)
-            document = new(model)
-            object.__setattr__(document, "__dict__", values)
-            object.__setattr__(
-                document, "__pydantic_fields_set__", fields_set or set(values)
-            )
-            object.__setattr__(document, "__pydantic_extra__", None)
-            object.__setattr__(document, "__pydantic_private__", None)
-            documents.append(document)
-        if len(plan) != len(fields):
-            _fill_defaults(model, documents)
+        documents = cls._hydrator(columns).documents(rows)
         return documents  # type: ignore[return-value]
 
     # -- documents into bind values ----------------------------------------------
@@ -186,6 +150,39 @@ class DocumentBase(BaseModel):
                 values[name] = _removed(current, value)
 
     @classmethod
+    def validate_element_value(cls, column: Column, part: str, value: Any) -> Any:
+        """Validate one element (or map key) of a collection field for binding.
+
+        :raises InvalidQueryError: the value does not fit the element type.
+        """
+        adapters: dict[str, Any] = cls._coodie_adapters  # type: ignore[attr-defined]
+        cache_key = f"{column.field_name}[{part}]"
+        cached = adapters.get(cache_key)
+        if cached is None:
+            try:
+                annotation = _element_annotation(column, part)
+            except InvalidQueryError as error:
+                raise InvalidQueryError(f"{cls.__name__}.{error}") from None
+            cached = (TypeAdapter(annotation), column_type(annotation, nested=True))
+            adapters[cache_key] = cached
+        adapter, element_type = cached
+        try:
+            value = adapter.validate_python(value)
+            if element_type.normalize is not None:
+                value = element_type.normalize(value)
+            return value if element_type.to_db is None else element_type.to_db(value)
+        except (ValidationError, ValueError, TypeError) as error:
+            message = (
+                error.errors()[0]["msg"]
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
+            raise InvalidQueryError(
+                f"{cls.__name__}.{column.field_name} holds no {part} like "
+                f"{value!r}: {message}"
+            ) from None
+
+    @classmethod
     def validate_filter_value(cls, column: Column, value: Any) -> Any:
         """Validate a value compared with ``column`` and convert it for binding.
 
@@ -199,15 +196,34 @@ class DocumentBase(BaseModel):
             adapters[column.field_name] = adapter
         try:
             value = adapter.validate_python(value)
-        except ValidationError as error:
-            message = error.errors()[0]["msg"]
+            if value is not None and column.type.normalize is not None:
+                value = column.type.normalize(value)
+        except (ValidationError, ValueError) as error:
+            message = (
+                error.errors()[0]["msg"]
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
             raise InvalidQueryError(
                 f"{cls.__name__}.{column.field_name} is compared with {value!r}: "
                 f"{message}; pass a {_type_name(column)}"
             ) from None
-        if value is not None and column.type.normalize is not None:
-            value = column.type.normalize(value)
         return bind_value(cls.table_schema(), column, value, key=column.is_primary_key)
+
+
+def _element_annotation(column: Column, part: str) -> Any:
+    """The type of a collection's elements (``part="element"``) or map keys."""
+    annotation = column.type.python_type
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    arguments = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (dict, Mapping):
+        return arguments[0] if part == "key" else arguments[1]
+    if part == "key":
+        raise InvalidQueryError(
+            f"{column.field_name} is not a map; contains_key needs a dict field"
+        )
+    return arguments[0]
 
 
 def bind_value(
@@ -270,19 +286,81 @@ def _type_name(column: Column) -> str:
     return getattr(python_type, "__name__", str(python_type))
 
 
-def _fill_defaults(model: type[DocumentBase], documents: list[Any]) -> None:
-    """Give fields a projection did not select their defaults, for a full document."""
-    missing = [
-        (name, info)
-        for name, info in model.model_fields.items()
-        if documents and name not in documents[0].__dict__
-    ]
-    for document in documents:
-        for name, info in missing:
-            if info.is_required():
-                document.__dict__[name] = None
-            else:
-                document.__dict__[name] = info.get_default(call_default_factory=True)
+class _Hydrator:
+    """Turns rows of one column layout into documents of one model.
+
+    Everything that depends only on the layout (which columns the model declares,
+    which need converting, which fields are missing) is worked out once.
+    """
+
+    def __init__(self, model: type[DocumentBase], columns: tuple[str, ...]) -> None:
+        schema = model.table_schema()
+        declared = [
+            (position, schema.by_name[name])
+            for position, name in enumerate(columns)
+            if name in schema.by_name
+        ]
+        self.model = model
+        self.field_names = tuple(column.field_name for _, column in declared)
+        self.picker: Callable[[Sequence[Any]], tuple[Any, ...]] | None = None
+        if len(declared) != len(columns):
+            positions = [position for position, _ in declared]
+            self.picker = lambda row: tuple(row[i] for i in positions)
+        self.converters = tuple(
+            (column.field_name, column.type.from_db)
+            for _, column in declared
+            if column.type.from_db is not None
+        )
+        self.empties = tuple(
+            (column.field_name, column.type.empty)
+            for _, column in declared
+            if column.type.empty is not None and not column.nullable
+        )
+        read = set(self.field_names)
+        self.defaults = tuple(
+            (name, info)
+            for name, info in model.model_fields.items()
+            if name not in read
+        )
+        self.fields_set = read
+        # Every document that holds all fields can share one fields-set: pydantic
+        # only ever adds field names to it, and all of them are in it already.
+        self.shared_fields_set = not self.defaults
+
+    def documents(self, rows: Sequence[Sequence[Any]]) -> list[DocumentBase]:
+        model, names, picker = self.model, self.field_names, self.picker
+        converters, empties, defaults = self.converters, self.empties, self.defaults
+        fields_set = self.fields_set
+        shared = self.shared_fields_set
+        new = object.__new__
+        set_attribute = object.__setattr__
+        documents = []
+        for row in rows:
+            values = dict(zip(names, picker(row) if picker else row, strict=True))
+            for name, from_db in converters:
+                value = values[name]
+                if value is not None:
+                    values[name] = from_db(value)
+            for name, empty in empties:
+                if values[name] is None:
+                    values[name] = empty()
+            for name, info in defaults:
+                values[name] = (
+                    None
+                    if info.is_required()
+                    else info.get_default(call_default_factory=True)
+                )
+            document = new(model)
+            set_attribute(document, "__dict__", values)
+            set_attribute(
+                document,
+                "__pydantic_fields_set__",
+                fields_set if shared else set(fields_set),
+            )
+            set_attribute(document, "__pydantic_extra__", None)
+            set_attribute(document, "__pydantic_private__", None)
+            documents.append(document)
+        return documents
 
 
 def _check_counter_placement(model: type[DocumentBase], schema: TableSchema) -> None:

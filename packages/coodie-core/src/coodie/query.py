@@ -65,7 +65,7 @@ class QueryState:
         schema = self.model.table_schema()
         for target, value in lookups.items():
             field_name, _, lookup = target.partition("__")
-            if field_name == "token":
+            if field_name == "token" and "token" not in schema.by_field:
                 where.append(self._token_condition(lookup or "eq"))
                 values.append(_token_value(value))
                 continue
@@ -104,7 +104,8 @@ class QueryState:
                     f"{model.__name__}.{column.field_name} is not a collection; "
                     "contains needs a list, set or map field"
                 )
-            return value
+            part = "key" if operator == "CONTAINS KEY" else "element"
+            return model.validate_element_value(column, part, value)
         if operator == "LIKE":
             if not isinstance(value, str):
                 raise InvalidQueryError(

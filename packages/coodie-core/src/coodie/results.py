@@ -85,7 +85,7 @@ def decode_paging_token(token: str | None) -> bytes | None:
         return None
     try:
         padding = "=" * (-len(token) % 4)
-        return base64.urlsafe_b64decode(token + padding)
+        return base64.b64decode(token + padding, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, TypeError) as error:
         raise InvalidQueryError(
             f"{token!r} is not a paging token from PagedResult.paging_token"

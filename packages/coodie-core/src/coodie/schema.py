@@ -111,6 +111,7 @@ class TableSchema:
         """The table name as CQL text, with its keyspace when one is known."""
         keyspace = self.keyspace or keyspace
         if keyspace:
+            check_identifier("keyspace", keyspace)
             return f"{quote(keyspace)}.{quote(self.table)}"
         return quote(self.table)
 
@@ -213,7 +214,8 @@ def _build_column(model_name: str, field_name: str, info: Any) -> Column:
             "ClusteringKey(); a column is one or the other"
         )
     is_key = partition is not None or clustering is not None
-    unfrozen = cql_type.is_collection and not cql_type.cql.startswith("frozen<")
+    frozen = cql_type.cql.startswith("frozen<")
+    unfrozen = (cql_type.is_collection or bool(cql_type.user_types)) and not frozen
     if is_key and (unfrozen or cql_type.vector is not None):
         raise ConfigurationError(
             f"{model_name}.{field_name} is a key of type {cql_type.cql}; key "

@@ -315,6 +315,12 @@ def update_assignments(
                         f"{schema.model_name}.{field_name} is not a collection; "
                         f"{operator} needs a list, set or map field"
                     )
+                if column.type.cql.startswith("frozen<"):
+                    raise InvalidQueryError(
+                        f"{schema.model_name}.{field_name} is a frozen collection, "
+                        f"which is written whole; instead of {operator}, assign "
+                        "the new value"
+                    )
                 value = _collection_operand(model, column, operator, value)
             elif not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidQueryError(
@@ -331,20 +337,34 @@ def update_assignments(
 def _collection_operand(
     model: type[DocumentBase], column: Any, operator: str, value: Any
 ) -> Any:
-    if operator == "remove" and column.type.cql.startswith(("map", "frozen<map")):
-        keys = (
-            set(value) if isinstance(value, (list, set, frozenset, tuple)) else {value}
+    where = f"{model.__name__}.{column.field_name}__{operator}"
+    is_map = column.type.empty is dict
+    if operator == "remove" and is_map:
+        if isinstance(value, Mapping):
+            raise InvalidQueryError(
+                f"{where} takes the keys to remove, not a mapping; pass {list(value)!r}"
+            )
+        keys = value if isinstance(value, (list, set, frozenset, tuple)) else [value]
+        converted = [model.validate_element_value(column, "key", key) for key in keys]
+        try:
+            return set(converted)
+        except TypeError:
+            raise InvalidQueryError(f"{where}: map keys must be hashable") from None
+    if not isinstance(value, (list, set, frozenset, tuple, dict)):
+        raise InvalidQueryError(
+            f"{where} takes a collection of elements, not {value!r}; wrap a single "
+            f"element, e.g. [{value!r}]"
         )
-        return keys
-    if isinstance(value, (list, set, frozenset, tuple, dict)):
-        container = column.type.empty
+    container = column.type.empty
+    try:
         if container is not None and not isinstance(value, container):
             value = container(value)
-        return model.validate_filter_value(column, value)
-    raise InvalidQueryError(
-        f"{model.__name__}.{column.field_name}__{operator} takes a collection of "
-        f"elements, not {value!r}; wrap a single element, e.g. [{value!r}]"
-    )
+    except TypeError as error:
+        raise InvalidQueryError(
+            f"{where} cannot hold {value!r}: {error}; pass elements of the "
+            "field's element type"
+        ) from None
+    return model.validate_filter_value(column, value)
 
 
 def if_clause(
@@ -357,6 +377,12 @@ def if_clause(
     for target, value in conditions.items():
         field_name, _, lookup = target.partition("__")
         column = schema.column_for(field_name)
+        if column.is_primary_key:
+            raise InvalidQueryError(
+                f"{schema.model_name}.{field_name} is part of the primary key, which "
+                "an IF condition cannot test; the key already picks the row, so use "
+                "if_exists=True to require it"
+            )
         operator = LOOKUPS.get(lookup or "eq")
         if operator is None or operator not in ("=", "!=", "<", "<=", ">", ">=", "IN"):
             raise InvalidQueryError(

@@ -144,7 +144,8 @@ def _strip_optional(annotation: Any) -> Any:
         if len(members) == 1:
             return members[0]
         raise TypeError(
-            f"{annotation!r} is a union of several types; a CQL column has one type"
+            f"{annotation!r} is a union of several types, but a CQL column has one "
+            "type; declare a single type, optionally as `X | None`"
         )
     return annotation
 
@@ -246,7 +247,11 @@ def _container_type(
                 "element's type, or use list[...]"
             )
         return _tuple_type(annotation, args)
-    raise TypeError(f"{annotation!r} has no CQL type")
+    raise TypeError(
+        f"{annotation!r} has no CQL type; use list[...], set[...], frozenset[...], "
+        "dict[..., ...] or tuple[...] for collections, or an Enum for a fixed set of "
+        "values"
+    )
 
 
 def _wrap_frozen(cql: str, frozen: bool) -> str:
