@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -22,7 +24,14 @@ from typing_extensions import Self
 
 from coodie.exceptions import ConfigurationError, InvalidQueryError, ReadOnlyModelError
 from coodie.results import LWTResult, ResultPage
-from coodie.schema import Column, TableSchema, build_schema, settings_value
+from coodie.schema import (
+    Column,
+    TableSchema,
+    build_schema,
+    discriminator_value,
+    polymorphic_root,
+    settings_value,
+)
 from coodie.types import column_type
 
 __all__ = ["DocumentBase", "bind_value", "check_writable", "lwt_result"]
@@ -40,6 +49,10 @@ class DocumentBase(BaseModel):
     __coodie_read_only__: ClassVar[bool] = False
     __coodie_counters__: ClassVar[bool] = False
 
+    # ``None`` until the database holds the document; then the names of the fields
+    # assigned since it was last read or written.
+    _coodie_loaded: frozenset[str] | None = PrivateAttr(default=None)
+
     class Settings:
         """Per-model settings: ``name``, ``keyspace``, ``driver``, ``default_ttl``,
         ``table_options``."""
@@ -51,6 +64,19 @@ class DocumentBase(BaseModel):
         cls._coodie_schema = None  # type: ignore[attr-defined]
         cls._coodie_hydrators = {}  # type: ignore[attr-defined]
         cls._coodie_adapters = {}  # type: ignore[attr-defined]
+        root = polymorphic_root(cls)
+        if root is not None:
+            if root is cls:
+                cls._coodie_subclasses = {}  # type: ignore[attr-defined]
+            registry: dict[str, type[DocumentBase]] = root._coodie_subclasses  # type: ignore[attr-defined]
+            value = discriminator_value(cls)
+            if value in registry and registry[value].__qualname__ != cls.__qualname__:
+                raise ConfigurationError(
+                    f"{cls.__name__} and {registry[value].__name__} share the "
+                    f"discriminator value {value!r}; give one of them "
+                    "Settings.discriminator = '<another value>'"
+                )
+            registry[value] = cls
 
     @classmethod
     def table_schema(cls) -> TableSchema:
@@ -69,10 +95,62 @@ class DocumentBase(BaseModel):
             cls._coodie_schema = schema  # type: ignore[attr-defined]
         return schema
 
+    @classmethod
+    def storage_schema(cls) -> TableSchema:
+        """The table as stored: for a class hierarchy, every class's columns.
+
+        :raises ConfigurationError: two classes of a hierarchy give one column two
+            different types.
+        """
+        schema = cls.table_schema()
+        root = schema.root
+        if root is None:
+            return schema
+        root_schema: TableSchema = root.table_schema()  # type: ignore[attr-defined]
+        by_name = dict(root_schema.by_name)
+        columns = list(root_schema.columns)
+        user_types = list(root_schema.user_types)
+        for klass in root._coodie_subclasses.values():  # type: ignore[attr-defined]
+            for column in klass.table_schema().columns:
+                known = by_name.get(column.name)
+                if known is None:
+                    by_name[column.name] = column
+                    columns.append(column)
+                elif known.type.cql != column.type.cql:
+                    raise ConfigurationError(
+                        f"{klass.__name__}.{column.field_name} is {column.type.cql} "
+                        f"but {root.__name__}'s table already has {column.name} as "
+                        f"{known.type.cql}; rename one of the fields"
+                    )
+            user_types.extend(
+                t for t in klass.table_schema().user_types if t not in user_types
+            )
+        return replace(
+            root_schema,
+            columns=tuple(columns),
+            by_name=by_name,
+            by_field={column.field_name: column for column in columns},
+            user_types=tuple(user_types),
+        )
+
+    @classmethod
+    def hierarchy_values(cls) -> tuple[str, ...]:
+        """The discriminator values of this class and the classes under it."""
+        root = cls.table_schema().root
+        if root is None:
+            return ()
+        registry: dict[str, type] = root._coodie_subclasses  # type: ignore[attr-defined]
+        return tuple(
+            value for value, klass in registry.items() if issubclass(klass, cls)
+        )
+
     @model_validator(mode="after")
     def _normalize_stored_forms(self) -> Self:
         values = self.__dict__
-        for column in type(self).table_schema().columns:
+        schema = type(self).table_schema()
+        if schema.discriminator is not None:
+            values[schema.discriminator.field_name] = schema.discriminator_value
+        for column in schema.columns:
             normalize = column.type.normalize
             value = values.get(column.field_name)
             if normalize is not None and value is not None:
@@ -108,6 +186,59 @@ class DocumentBase(BaseModel):
         """
         documents = cls._hydrator(columns).documents(rows)
         return documents  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        """Documents are equal when they are of one class and hold equal values.
+
+        What coodie remembers of the stored row does not take part.
+        """
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return (
+            type(self) is type(other)
+            and self.__dict__ == other.__dict__
+            and self.__pydantic_extra__ == other.__pydantic_extra__
+            and _user_private(self) == _user_private(other)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- what changed since the database last saw the document ------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        private = self.__pydantic_private__
+        assigned = private.get("_coodie_loaded") if private else None
+        if assigned is not None and name not in assigned:
+            object.__setattr__(
+                self,
+                "__pydantic_private__",
+                {**private, "_coodie_loaded": assigned | {name}},  # type: ignore[dict-item]
+            )
+
+    def changed_fields(self) -> frozenset[str] | None:
+        """Fields that may differ from the stored row; ``None`` if never stored.
+
+        Fields assigned since the document was read or written count, and so do
+        collection and user-type fields, which can change in place unseen.
+        """
+        private = self.__pydantic_private__
+        assigned: frozenset[str] | None = (
+            private.get("_coodie_loaded") if private else None
+        )
+        if assigned is None:
+            return None
+        return assigned | type(self).table_schema().mutable_fields
+
+    def mark_stored(self) -> None:
+        """Remember that the database now holds this document as it is."""
+        object.__setattr__(self, "__pydantic_private__", stored_private(type(self)))
+
+    def mark_unstored(self) -> None:
+        """Forget the stored row (after a delete): the next save writes it whole."""
+        private = dict(self.__pydantic_private__ or {})
+        private["_coodie_loaded"] = None
+        object.__setattr__(self, "__pydantic_private__", private)
 
     # -- documents into bind values ----------------------------------------------
 
@@ -148,6 +279,11 @@ class DocumentBase(BaseModel):
                 values[name] = {**(current or {}), **value}
             elif operator == "remove":
                 values[name] = _removed(current, value)
+            elif operator == "set_at" and current is not None:
+                position, element = value
+                updated = list(current)
+                updated[position] = element
+                values[name] = updated
 
     @classmethod
     def validate_element_value(cls, column: Column, part: str, value: Any) -> Any:
@@ -269,6 +405,28 @@ def _removed(current: Any, value: Any) -> Any:
     return type(current)(item for item in current if item not in removed)
 
 
+_STORED: dict[str, Any] = {"_coodie_loaded": frozenset()}
+
+
+def stored_private(model: type[BaseModel]) -> dict[str, Any]:
+    """The private state of a document the database holds as it is.
+
+    Shared between documents when the model has no private attributes of its own;
+    coodie only ever replaces it, never changes it in place.
+    """
+    others = {
+        name: attribute.get_default()
+        for name, attribute in model.__private_attributes__.items()
+        if name != "_coodie_loaded"
+    }
+    return {**others, **_STORED} if others else _STORED
+
+
+def _user_private(document: BaseModel) -> dict[str, Any]:
+    private = document.__pydantic_private__ or {}
+    return {key: value for key, value in private.items() if key != "_coodie_loaded"}
+
+
 def check_writable(model: type[DocumentBase], action: str) -> None:
     """Refuse a write through a read-only model such as a materialized view.
 
@@ -323,6 +481,13 @@ class _Hydrator:
             if name not in read
         )
         self.fields_set = read
+        self.dispatch: tuple[int, dict[str, type[DocumentBase]]] | None = None
+        if schema.discriminator is not None and schema.discriminator.name in columns:
+            registry = schema.root._coodie_subclasses  # type: ignore[union-attr]
+            self.dispatch = (columns.index(schema.discriminator.name), registry)
+        self.is_root = schema.root is model
+        self.columns = columns
+        self.private = stored_private(model)
         # Every document that holds all fields can share one fields-set: pydantic
         # only ever adds field names to it, and all of them are in it already.
         self.shared_fields_set = not self.defaults
@@ -330,12 +495,26 @@ class _Hydrator:
     def documents(self, rows: Sequence[Sequence[Any]]) -> list[DocumentBase]:
         model, names, picker = self.model, self.field_names, self.picker
         converters, empties, defaults = self.converters, self.empties, self.defaults
+        private = self.private
         fields_set = self.fields_set
         shared = self.shared_fields_set
         new = object.__new__
         set_attribute = object.__setattr__
-        documents = []
+        documents: list[DocumentBase] = []
+        dispatch = self.dispatch
         for row in rows:
+            if dispatch is not None:
+                position, registry = dispatch
+                klass = registry.get(row[position])
+                if klass is None and self.is_root:
+                    klass = model
+                if klass is None or not issubclass(klass, model):
+                    # A row of another branch of the hierarchy: not of this class.
+                    continue
+                if klass is not model:
+                    hydrator = klass._hydrator(self.columns)
+                    documents.extend(hydrator.documents([row]))
+                    continue
             values = dict(zip(names, picker(row) if picker else row, strict=True))
             for name, from_db in converters:
                 value = values[name]
@@ -358,7 +537,11 @@ class _Hydrator:
                 fields_set if shared else set(fields_set),
             )
             set_attribute(document, "__pydantic_extra__", None)
-            set_attribute(document, "__pydantic_private__", None)
+            set_attribute(
+                document,
+                "__pydantic_private__",
+                private if private is _STORED else stored_private(model),
+            )
             documents.append(document)
         return documents
 

@@ -52,6 +52,21 @@ class QueryState:
     timeout: float | None = None
     ann_of: tuple[str, list[float]] | None = None
 
+    @classmethod
+    def for_model(cls, model: type[DocumentBase]) -> QueryState:
+        """A query of every row of ``model``: in a class hierarchy, its rows only."""
+        state = cls(model)
+        schema = model.table_schema()
+        if schema.discriminator is None or schema.root is model:
+            return state
+        values = model.hierarchy_values()
+        column = schema.discriminator.name
+        if len(values) == 1:
+            return replace(state, where=(Condition(column),), where_values=(values[0],))
+        return replace(
+            state, where=(Condition(column, "IN"),), where_values=(list(values),)
+        )
+
     # -- building ---------------------------------------------------------------
 
     def filter(self, **lookups: Any) -> QueryState:
@@ -175,9 +190,13 @@ class QueryState:
         return statement
 
     def select_statement(
-        self, *, keyspace: str | None, fetch_size: int | None = None
+        self,
+        *,
+        keyspace: str | None,
+        fetch_size: int | None = None,
+        json_rows: bool = False,
     ) -> Statement:
-        """``SELECT`` of the matching rows."""
+        """``SELECT`` of the matching rows (``SELECT JSON`` with ``json_rows``)."""
         schema = self.model.table_schema()
         values = list(self.where_values)
         if self.ann_of is not None:
@@ -197,6 +216,7 @@ class QueryState:
             self.where,
             columns=self.columns or all_columns(schema),
             distinct=self.distinct,
+            json_rows=json_rows,
             order_by=self.order_by,
             ann_of=self.ann_of[0] if self.ann_of else None,
             limit=self.limit is not None,

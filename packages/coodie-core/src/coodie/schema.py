@@ -27,6 +27,8 @@ __all__ = [
     "TableSchema",
     "build_schema",
     "check_identifier",
+    "discriminator_value",
+    "polymorphic_root",
     "quote",
     "settings_value",
     "table_name",
@@ -96,11 +98,29 @@ class TableSchema:
     user_types: tuple[type[UserType], ...] = ()
     by_field: Mapping[str, Column] = field(default_factory=dict)
     by_name: Mapping[str, Column] = field(default_factory=dict)
+    discriminator: Column | None = None
+    discriminator_value: str | None = None
+    root: type[BaseModel] | None = None
 
     @property
     def primary_key(self) -> tuple[Column, ...]:
         """The partition key columns, then the clustering columns."""
         return self.partition_key + self.clustering_key
+
+    @property
+    def mutable_fields(self) -> frozenset[str]:
+        """Fields whose Python value can change in place: collections, user types."""
+        mutable = self.__dict__.get("_mutable_fields")
+        if mutable is None:
+            mutable = frozenset(
+                column.field_name
+                for column in self.columns
+                if column.type.empty in (list, set, dict)
+                or column.type.vector is not None
+                or column.type.user_types
+            )
+            object.__setattr__(self, "_mutable_fields", mutable)
+        return mutable
 
     @property
     def is_counter_table(self) -> bool:
@@ -146,13 +166,62 @@ def table_name(model: type[BaseModel]) -> str:
     return str(name or snake_case(model.__name__))
 
 
+def _declares_discriminator(model: type) -> bool:
+    fields = getattr(model, "__pydantic_fields__", None) or {}
+    return any(
+        isinstance(marker, Discriminator)
+        for info in fields.values()
+        for marker in info.metadata
+    )
+
+
+def polymorphic_root(model: type[BaseModel]) -> type[BaseModel] | None:
+    """The class of a hierarchy that owns its table: the first with a Discriminator.
+
+    ``None`` when the model is not part of a hierarchy stored in one table.
+    """
+    for klass in reversed(model.__mro__):
+        if isinstance(klass, type) and _declares_discriminator(klass):
+            return klass
+    return None
+
+
+def discriminator_value(model: type[BaseModel]) -> str:
+    """What a hierarchy's discriminator column holds for rows of ``model``.
+
+    ``Settings.discriminator`` of the class itself (not inherited), or its name.
+    """
+    settings = model.__dict__.get("Settings")
+    value = vars(settings).get("discriminator") if settings is not None else None
+    return str(value or model.__name__)
+
+
+def _discriminator_column(
+    model_name: str, columns: tuple[Column, ...]
+) -> Column | None:
+    marked = [column for column in columns if column.discriminator]
+    if len(marked) > 1:
+        names = ", ".join(column.field_name for column in marked)
+        raise ConfigurationError(
+            f"{model_name} marks {names} as Discriminator(); a hierarchy has one "
+            "discriminator column"
+        )
+    if marked and (marked[0].is_primary_key or marked[0].type.cql != "text"):
+        raise ConfigurationError(
+            f"{model_name}.{marked[0].field_name} is the Discriminator(); it must be "
+            "a regular str field, not part of the primary key"
+        )
+    return marked[0] if marked else None
+
+
 def build_schema(model: type[BaseModel]) -> TableSchema:
     """Read a model class into a :class:`TableSchema`.
 
     :raises ConfigurationError: the model cannot be a CQL table as declared.
     """
     model_name = model.__name__
-    table = check_identifier("table", table_name(model), owner=model_name)
+    root = polymorphic_root(model)
+    table = check_identifier("table", table_name(root or model), owner=model_name)
     keyspace = settings_value(model, "keyspace")
     if keyspace is not None:
         check_identifier("keyspace", keyspace, owner=model_name)
@@ -185,6 +254,9 @@ def build_schema(model: type[BaseModel]) -> TableSchema:
         user_types=_ordered_user_types(columns),
         by_field={column.field_name: column for column in columns},
         by_name={column.name: column for column in columns},
+        discriminator=_discriminator_column(model_name, columns),
+        discriminator_value=discriminator_value(model) if root else None,
+        root=root,
     )
     _check_counter_rules(schema)
     return schema
@@ -222,6 +294,10 @@ def _build_column(model_name: str, field_name: str, info: Any) -> Column:
             "columns of collection type must be marked Frozen()"
         )
 
+    is_discriminator = any(isinstance(m, Discriminator) for m in metadata)
+    if is_discriminator and index is None:
+        # Queries on a subclass filter on the discriminator, so it gets an index.
+        index = Indexed()
     return Column(
         field_name=field_name,
         name=name,
@@ -232,7 +308,7 @@ def _build_column(model_name: str, field_name: str, info: Any) -> Column:
         clustering_order=clustering.order if clustering else "ASC",
         static=any(isinstance(m, Static) for m in metadata),
         index=index,
-        discriminator=any(isinstance(m, Discriminator) for m in metadata),
+        discriminator=is_discriminator,
     )
 
 

@@ -17,6 +17,7 @@ from coodie.cql_builder import (
     Condition,
     delete_cql,
     insert_cql,
+    metadata_selector,
     select_cql,
     update_cql,
 )
@@ -49,7 +50,16 @@ CONSISTENCY_LEVELS = {
     "LOCAL_ONE": 10,
 }
 
-COLLECTION_OPERATORS = ("append", "prepend", "add", "remove", "put", "incr", "decr")
+COLLECTION_OPERATORS = (
+    "append",
+    "prepend",
+    "add",
+    "remove",
+    "put",
+    "set_at",
+    "incr",
+    "decr",
+)
 # Operators whose repetition changes the result: a retried request would apply twice.
 _REPEATING_OPERATORS = frozenset({"append", "prepend", "incr", "decr"})
 
@@ -137,7 +147,13 @@ def _using_values(ttl: int | None, timestamp: int | None) -> list[Any]:
 
 @cache
 def all_columns(schema: TableSchema) -> tuple[str, ...]:
-    """Every column in the model's field order, so rows come back in that order."""
+    """Every column in the model's field order, so rows come back in that order.
+
+    The root of a class hierarchy reads the columns of every class under it, so
+    each row can become a document of its own class.
+    """
+    if schema.root is not None and schema.root is schema.model:
+        schema = schema.model.storage_schema()  # type: ignore[attr-defined]
     return tuple(column.name for column in schema.columns)
 
 
@@ -189,6 +205,81 @@ def insert_statement(
         idempotent=not if_not_exists,
         conditional=if_not_exists,
     )
+
+
+def save_statement(
+    document: DocumentBase,
+    *,
+    keyspace: str | None,
+    ttl: int | None = None,
+    timestamp: int | None = None,
+) -> Statement | None:
+    """What ``save()`` sends: the whole document, or only what changed.
+
+    A document the database has never held (or one given a TTL or a write time)
+    is inserted whole. A document that was read or written before sends an
+    UPDATE of the fields assigned since, plus its collection and user-type
+    fields, which may have changed in place; ``None`` when there is nothing to
+    write. A changed primary key means another row, so that is inserted whole.
+    """
+    model = type(document)
+    schema = model.table_schema()
+    changed = document.changed_fields()
+    keys = {column.field_name for column in schema.primary_key}
+    if (
+        changed is None
+        or ttl is not None
+        or timestamp is not None
+        or schema.is_counter_table
+        or changed & keys
+    ):
+        return insert_statement(
+            document, keyspace=keyspace, ttl=ttl, timestamp=timestamp
+        )
+
+    check_writable(model, "be saved")
+    columns = [
+        column
+        for column in schema.columns
+        if column.field_name in changed and not column.is_primary_key
+    ]
+    if not columns:
+        return None
+    values = document.__dict__
+    bound = [
+        bind_value(schema, column, values[column.field_name]) for column in columns
+    ]
+    cql = update_cql(
+        schema,
+        keyspace,
+        tuple(Assignment(column.name) for column in columns),
+        _key_where(schema),
+    )
+    return Statement(cql, bound + document.key_values(), idempotent=True)
+
+
+def column_metadata_statement(
+    document: DocumentBase,
+    function: str,
+    field_name: str,
+    *,
+    keyspace: str | None,
+) -> Statement:
+    """``SELECT WRITETIME(col)`` or ``TTL(col)`` of one document's row.
+
+    :raises InvalidQueryError: an unknown field, or a key column (which has no
+        write time or TTL of its own).
+    """
+    schema = type(document).table_schema()
+    column = schema.column_for(field_name)
+    if column.is_primary_key or column.type.is_collection:
+        raise InvalidQueryError(
+            f"{schema.model_name}.{field_name} has no {function} of its own: key "
+            "columns and collections are not supported; ask for a regular column"
+        )
+    selector = metadata_selector(function, column.name)  # type: ignore[arg-type]
+    cql = select_cql(schema, keyspace, _key_where(schema), selectors=(selector,))
+    return Statement(cql, document.key_values(), idempotent=True)
 
 
 def get_statement(
@@ -308,6 +399,10 @@ def update_assignments(
                 f"{schema.model_name}.{field_name} is not a counter; set its value "
                 "instead of incrementing it"
             )
+        if operator == "set_at":
+            assignments.append(Assignment(column.name, operator))
+            values.extend(_list_position_operand(model, column, value))
+            continue
         if operator:
             if operator in ("append", "prepend", "remove", "add", "put"):
                 if not column.type.is_collection:
@@ -332,6 +427,28 @@ def update_assignments(
         assignments.append(Assignment(column.name))
         values.append(model.validate_filter_value(column, value))
     return tuple(assignments), values
+
+
+def _list_position_operand(
+    model: type[DocumentBase], column: Any, value: Any
+) -> tuple[int, Any]:
+    where = f"{model.__name__}.{column.field_name}__set_at"
+    if column.type.empty is not list or column.type.cql.startswith("frozen<"):
+        raise InvalidQueryError(
+            f"{where} needs a (not frozen) list field; assign the whole value instead"
+        )
+    if not (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and not isinstance(value[0], bool)
+    ):
+        raise InvalidQueryError(
+            f"{where} takes a (position, element) pair, e.g. (0, 'first'), not "
+            f"{value!r}"
+        )
+    position, element = value
+    return position, model.validate_element_value(column, "element", element)
 
 
 def _collection_operand(

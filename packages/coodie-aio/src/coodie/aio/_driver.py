@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -35,7 +36,7 @@ from coodie._cassandra import (
 from coodie.results import ResultPage
 from coodie.statements import Statement
 
-__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Driver", "connect_cluster"]
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Driver", "call_hook", "connect_cluster"]
 
 logger = logging.getLogger("coodie.aio")
 
@@ -73,6 +74,16 @@ async def _wait_for(future: ResponseFuture) -> None:
 
     future.add_callbacks(wake_trio, wake_trio)
     await event.wait()
+
+
+async def call_hook(document: object, name: str) -> None:
+    """Run a model's hook (``before_save``, ...), awaiting it if it is async."""
+    hook = getattr(document, name, None)
+    if hook is None:
+        return
+    outcome = hook()
+    if inspect.isawaitable(outcome):
+        await outcome
 
 
 async def connect_cluster(cluster: Cluster) -> Session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -16,12 +17,32 @@ from coodie._cassandra import (
     result_page,
     translate_error,
 )
+from coodie.exceptions import ConfigurationError
 from coodie.results import ResultPage
 from coodie.statements import Statement
 
-__all__ = ["Driver", "connect_cluster"]
+__all__ = ["Driver", "call_hook", "connect_cluster"]
 
 logger = logging.getLogger("coodie.sync")
+
+
+def call_hook(document: object, name: str) -> None:
+    """Run a model's hook (``before_save``, ...).
+
+    :raises ConfigurationError: the hook is a coroutine function, which the
+        blocking door cannot run.
+    """
+    hook = getattr(document, name, None)
+    if hook is None:
+        return
+    outcome = hook()
+    if inspect.isawaitable(outcome):
+        if inspect.iscoroutine(outcome):
+            outcome.close()
+        raise ConfigurationError(
+            f"{type(document).__name__}.{name} is async, but coodie.sync calls hooks "
+            "as plain functions; define it with `def`, or use coodie.aio"
+        )
 
 
 def connect_cluster(cluster: Cluster) -> Session:

@@ -30,12 +30,15 @@ from coodie.query import QueryState
 from coodie.results import LWTResult
 from coodie.statements import (
     Statement,
+    column_metadata_statement,
+    consistency_level,
     delete_document_statement,
     get_statement,
     insert_statement,
+    save_statement,
     update_document_statement,
 )
-from coodie.sync._driver import Driver
+from coodie.sync._driver import Driver, call_hook
 from coodie.sync.batch import BatchQuery
 from coodie.sync.connection import get_driver
 from coodie.sync.queryset import QuerySet
@@ -73,8 +76,14 @@ class Document(DocumentBase):
 
     @classmethod
     def _run_write(
-        cls, statement: Statement, batch: BatchQuery | None
+        cls,
+        statement: Statement,
+        batch: BatchQuery | None,
+        consistency: str | int | None = None,
+        serial_consistency: str | int | None = None,
     ) -> LWTResult[Self]:
+        statement.consistency = consistency_level(consistency)
+        statement.serial_consistency = consistency_level(serial_consistency)
         driver = cls._driver()
         if batch is not None:
             if statement.conditional and batch.kind != "LOGGED":
@@ -96,8 +105,11 @@ class Document(DocumentBase):
 
         Nothing is ever dropped or retyped: differences that cannot be applied in
         place are logged as warnings and left alone. Returns the statements run.
+
+        In a class hierarchy stored in one table, the table gets the columns of
+        every class defined so far.
         """
-        schema = cls.table_schema()
+        schema = cls.storage_schema()
         keyspace = cls._keyspace()
         driver = cls._driver()
         executed: list[str] = []
@@ -167,7 +179,7 @@ class Document(DocumentBase):
 
         :raises InvalidQueryError: an unknown field or operator, or a wrong value.
         """
-        state = QueryState(cls)
+        state = QueryState.for_model(cls)
         return QuerySet(state.filter(**filters) if filters else state)
 
     @classmethod
@@ -179,10 +191,11 @@ class Document(DocumentBase):
         """
         statement = get_statement(cls, cls._keyspace(), keys)
         page = cls._driver().execute(statement)
-        if not page.rows:
+        documents = cls.from_rows(page.columns, page.rows)
+        if not documents:
             shown = ", ".join(f"{name}={value!r}" for name, value in keys.items())
             raise DocumentNotFound(f"no {cls.__name__} with {shown}")
-        return cls.from_rows(page.columns, page.rows)[0]
+        return documents[0]
 
     @classmethod
     def find_one(cls, **filters: Any) -> Self | None:
@@ -204,33 +217,48 @@ class Document(DocumentBase):
         *,
         ttl: int | None = None,
         timestamp: int | None = None,
+        consistency: str | int | None = None,
         batch: BatchQuery | None = None,
     ) -> None:
-        """Write the whole document (an upsert: a row with this key is replaced).
+        """Write the document: whole when new, only what changed when it was read.
 
-        :param ttl: seconds until the row's values expire.
+        A new document is inserted (an upsert: a row with this key is replaced). A
+        document that was read or saved before writes the fields assigned since,
+        plus its collection and user-type fields; with nothing to write, nothing is
+        sent. The model's ``before_save`` and ``after_save`` hooks run around it.
+
+        :param ttl: seconds until the values expire (the whole document is written).
         :param timestamp: the write time in microseconds since the epoch.
+        :param consistency: the consistency level of this write.
         :param batch: queue the write in this batch instead of sending it.
         :raises InvalidQueryError: a key is empty or a value does not fit.
         """
+        call_hook(self, "before_save")
         if batch is not None and timestamp is None:
             timestamp = batch.timestamp
-        statement = insert_statement(
+        statement = save_statement(
             self, keyspace=self._keyspace(), ttl=ttl, timestamp=timestamp
         )
-        self._run_write(statement, batch)
+        if statement is not None:
+            self._run_write(statement, batch, consistency)
+            self.mark_stored()
+        call_hook(self, "after_save")
 
     def insert(
         self,
         *,
         ttl: int | None = None,
         timestamp: int | None = None,
+        consistency: str | int | None = None,
+        serial_consistency: str | int | None = None,
         batch: BatchQuery | None = None,
     ) -> LWTResult[Self]:
         """Write the document only if no row has its key (``IF NOT EXISTS``).
 
+        :param serial_consistency: ``SERIAL`` or ``LOCAL_SERIAL`` for the check.
         :returns: ``applied``, and the row that exists already when not applied.
         """
+        call_hook(self, "before_save")
         statement = insert_statement(
             self,
             keyspace=self._keyspace(),
@@ -238,7 +266,11 @@ class Document(DocumentBase):
             ttl=ttl,
             timestamp=timestamp,
         )
-        return self._run_write(statement, batch)
+        result = self._run_write(statement, batch, consistency, serial_consistency)
+        if result.applied:
+            self.mark_stored()
+            call_hook(self, "after_save")
+        return result
 
     def update(
         self,
@@ -247,18 +279,21 @@ class Document(DocumentBase):
         timestamp: int | None = None,
         if_exists: bool = False,
         if_conditions: dict[str, Any] | None = None,
+        consistency: str | int | None = None,
+        serial_consistency: str | int | None = None,
         batch: BatchQuery | None = None,
         **changes: Any,
     ) -> LWTResult[Self]:
         """Change some fields of this document's row, and of this document.
 
         ``changes`` are ``field=value``, or ``field__append`` / ``__prepend`` /
-        ``__add`` / ``__remove`` / ``__put`` with a collection for partial
-        collection updates.
+        ``__add`` / ``__remove`` / ``__put`` with a collection, or
+        ``field__set_at=(position, element)`` for one element of a list.
 
         :param if_exists: only if the row exists (a lightweight transaction).
         :param if_conditions: only if these ``field`` / ``field__op`` conditions
             hold (a lightweight transaction).
+        :param serial_consistency: ``SERIAL`` or ``LOCAL_SERIAL`` for conditions.
         :raises InvalidQueryError: an unknown field or operator, a key field, or a
             value that does not fit.
         """
@@ -273,7 +308,7 @@ class Document(DocumentBase):
             if_exists=if_exists,
             if_conditions=if_conditions,
         )
-        result = self._run_write(statement, batch)
+        result = self._run_write(statement, batch, consistency, serial_consistency)
         if result.applied:
             self._apply_changes(changes)
         return result
@@ -284,13 +319,16 @@ class Document(DocumentBase):
         if_exists: bool = False,
         if_conditions: dict[str, Any] | None = None,
         timestamp: int | None = None,
+        consistency: str | int | None = None,
+        serial_consistency: str | int | None = None,
         batch: BatchQuery | None = None,
     ) -> LWTResult[Self]:
-        """Delete this document's row.
+        """Delete this document's row; ``before_delete`` / ``after_delete`` run.
 
         :param if_exists: only if the row exists (a lightweight transaction).
         :param if_conditions: only if these conditions hold.
         """
+        call_hook(self, "before_delete")
         if batch is not None and timestamp is None:
             timestamp = batch.timestamp
         statement = delete_document_statement(
@@ -300,7 +338,36 @@ class Document(DocumentBase):
             if_conditions=if_conditions,
             timestamp=timestamp,
         )
-        return self._run_write(statement, batch)
+        result = self._run_write(statement, batch, consistency, serial_consistency)
+        if result.applied:
+            self.mark_unstored()
+            call_hook(self, "after_delete")
+        return result
+
+    def writetime(self, field: str) -> int | None:
+        """When ``field`` was last written, in microseconds since the epoch.
+
+        :raises DocumentNotFound: the row does not exist.
+        """
+        return self._column_metadata("WRITETIME", field)  # type: ignore[no-any-return]
+
+    def ttl(self, field: str) -> int | None:
+        """Seconds until ``field`` expires, or ``None`` when it does not expire.
+
+        :raises DocumentNotFound: the row does not exist.
+        """
+        return self._column_metadata("TTL", field)  # type: ignore[no-any-return]
+
+    def _column_metadata(self, function: str, field: str) -> Any:
+        statement = column_metadata_statement(
+            self, function, field, keyspace=self._keyspace()
+        )
+        page = self._driver().execute(statement)
+        if not page.rows:
+            raise DocumentNotFound(
+                f"no {type(self).__name__} row with this document's key"
+            )
+        return page.rows[0][0]
 
 
 class CounterDocument(Document):
@@ -312,18 +379,39 @@ class CounterDocument(Document):
     __coodie_abstract__: ClassVar[bool] = True
     __coodie_counters__: ClassVar[bool] = True
 
-    def increment(self, *, batch: BatchQuery | None = None, **deltas: int) -> None:
-        """Add ``deltas`` to counters, e.g. ``increment(views=1)``."""
-        changes = {f"{name}__incr": delta for name, delta in deltas.items()}
-        statement = update_document_statement(self, changes, keyspace=self._keyspace())
-        self._run_write(statement, batch)
-        self._apply_changes(changes)
+    def increment(
+        self,
+        *,
+        consistency: str | int | None = None,
+        batch: BatchQuery | None = None,
+        **deltas: int,
+    ) -> None:
+        """Add ``deltas`` to counters, e.g. ``increment(views=1)``.
 
-    def decrement(self, *, batch: BatchQuery | None = None, **deltas: int) -> None:
+        Counter changes are not idempotent: the driver never retries them.
+        """
+        self._change_counters("incr", deltas, consistency, batch)
+
+    def decrement(
+        self,
+        *,
+        consistency: str | int | None = None,
+        batch: BatchQuery | None = None,
+        **deltas: int,
+    ) -> None:
         """Subtract ``deltas`` from counters, e.g. ``decrement(stock=2)``."""
-        changes = {f"{name}__decr": delta for name, delta in deltas.items()}
+        self._change_counters("decr", deltas, consistency, batch)
+
+    def _change_counters(
+        self,
+        operator: str,
+        deltas: dict[str, int],
+        consistency: str | int | None,
+        batch: BatchQuery | None,
+    ) -> None:
+        changes = {f"{name}__{operator}": delta for name, delta in deltas.items()}
         statement = update_document_statement(self, changes, keyspace=self._keyspace())
-        self._run_write(statement, batch)
+        self._run_write(statement, batch, consistency)
         self._apply_changes(changes)
 
 

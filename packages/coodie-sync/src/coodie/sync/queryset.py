@@ -196,6 +196,23 @@ class QuerySet(Generic[DocumentT]):
             tuple(getattr(document, name) for name in fields) for document in documents
         ]
 
+    def json(self) -> list[str]:
+        """Every match as a JSON text (``SELECT JSON``), as Cassandra renders it."""
+        state = self._state
+        statement = state.select_statement(
+            keyspace=self._keyspace(),
+            fetch_size=state.fetch_size or DEFAULT_PAGE_SIZE,
+            json_rows=True,
+        )
+        driver = state.model._driver()  # type: ignore[attr-defined]
+        texts: list[str] = []
+        while True:
+            page = driver.execute(statement)
+            texts.extend(str(row[0]) for row in page.rows)
+            if page.paging_state is None:
+                return texts
+            statement.paging_state = page.paging_state
+
     def count(self) -> int:
         """How many rows match (``SELECT COUNT(*)``)."""
         return int(self._aggregate("COUNT", None))
