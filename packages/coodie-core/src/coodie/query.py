@@ -20,6 +20,7 @@ from coodie.cql_builder import (
 )
 from coodie.document import DocumentBase, check_writable
 from coodie.exceptions import InvalidQueryError
+from coodie.schema import TableSchema
 from coodie.statements import (
     LOOKUPS,
     Statement,
@@ -189,6 +190,16 @@ class QueryState:
         statement.timeout = self.timeout
         return statement
 
+    def _default_columns(self, schema: TableSchema) -> tuple[str, ...]:
+        if not self.distinct:
+            return all_columns(schema)
+        # DISTINCT may only read the partition key and static columns.
+        return tuple(
+            column.name
+            for column in schema.columns
+            if column.partition_key is not None or column.static
+        )
+
     def select_statement(
         self,
         *,
@@ -214,7 +225,7 @@ class QueryState:
             schema,
             keyspace,
             self.where,
-            columns=self.columns or all_columns(schema),
+            columns=self.columns or self._default_columns(schema),
             distinct=self.distinct,
             json_rows=json_rows,
             order_by=self.order_by,

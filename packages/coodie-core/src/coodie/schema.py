@@ -295,8 +295,9 @@ def _build_column(model_name: str, field_name: str, info: Any) -> Column:
         )
 
     is_discriminator = any(isinstance(m, Discriminator) for m in metadata)
-    if is_discriminator and index is None:
-        # Queries on a subclass filter on the discriminator, so it gets an index.
+    if (is_discriminator or cql_type.vector is not None) and index is None:
+        # Queries on a subclass filter on the discriminator, and similarity search
+        # needs an index on the vector: both get an SAI index unless one is given.
         index = Indexed()
     return Column(
         field_name=field_name,
