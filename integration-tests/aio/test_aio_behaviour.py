@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from coodie.aio import Document, Driver
+from coodie.aio import AsyncBatchQuery, Document, Driver
 from coodie.exceptions import OperationTimedOut
 from coodie.fields import ClusteringKey, PrimaryKey
 
@@ -41,6 +41,47 @@ class CountingDriver:
             return await original(statement)
 
         monkeypatch.setattr(driver, "execute", counted)
+
+
+class Sample(Document):
+    series: Annotated[int, PrimaryKey()]
+    seq: Annotated[int, ClusteringKey()]
+
+    class Settings:
+        name = "samples"
+
+
+BIG = 50_000
+
+
+@pytest.fixture
+async def big_table(coodie_driver: Driver) -> Driver:
+    await Sample.sync_table()
+    if await Sample.find(series=1).count() != BIG:
+
+        async def write_slice(start: int) -> None:
+            async with AsyncBatchQuery(kind="UNLOGGED") as batch:
+                for seq in range(start, start + 100):
+                    await Sample(series=1, seq=seq).save(batch=batch)
+
+        async with anyio.create_task_group() as group:
+            for start in range(0, BIG, 100):
+                group.start_soon(write_slice, start)
+    return coodie_driver
+
+
+async def test_early_break_over_fifty_thousand_rows_fetches_one_page(
+    big_table: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = CountingDriver(big_table, monkeypatch)
+    query = Sample.find(series=1).fetch_size(1000)
+    async for sample in query:
+        if sample.seq == 10:
+            break
+    assert counter.requests == 1
+
+    counter.requests = 0
+    assert await query.count() == BIG
 
 
 @pytest.fixture
