@@ -47,6 +47,7 @@ from coodie.exceptions import (
     UnavailableError,
 )
 from coodie.results import ResultPage
+from coodie.schema_diff import LiveTable
 from coodie.statements import Statement, consistency_level
 
 __all__ = [
@@ -164,8 +165,10 @@ def result_page(
     return ResultPage(tuple(column_names or ()), rows or [], paging_state)
 
 
-def fresh_table_metadata(cluster: Cluster, keyspace: str, table: str) -> Any:
-    """Ask the cluster for a table's current metadata; ``None`` if it is absent."""
+def fresh_table_metadata(
+    cluster: Cluster, keyspace: str, table: str
+) -> LiveTable | None:
+    """Ask the cluster how a table looks now; ``None`` if it does not exist."""
     try:
         cluster.refresh_table_metadata(keyspace, table)
     except DriverException:
@@ -173,7 +176,22 @@ def fresh_table_metadata(cluster: Cluster, keyspace: str, table: str) -> Any:
     keyspace_metadata = cluster.metadata.keyspaces.get(keyspace)
     if keyspace_metadata is None:
         return None
-    return keyspace_metadata.tables.get(table)
+    metadata = keyspace_metadata.tables.get(table)
+    if metadata is None:
+        return None
+    return LiveTable(
+        columns={name: column.cql_type for name, column in metadata.columns.items()},
+        partition_key=tuple(column.name for column in metadata.partition_key),
+        clustering_key=tuple(
+            (column.name, "DESC" if column.is_reversed else "ASC")
+            for column in metadata.clustering_key
+        ),
+        indexes={
+            name: str(index.index_options.get("target", ""))
+            for name, index in metadata.indexes.items()
+        },
+        options=dict(metadata.options),
+    )
 
 
 def translate_error(error: BaseException, statement: Statement | str) -> CoodieError:

@@ -34,6 +34,7 @@ from coodie._cassandra import (
     fresh_table_metadata as _fresh_table_metadata,
 )
 from coodie.results import ResultPage
+from coodie.schema_diff import LiveTable
 from coodie.statements import Statement
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "Driver", "call_hook", "connect_cluster"]
@@ -210,8 +211,8 @@ class Driver:
             result.column_names, result.current_rows, result.paging_state
         )
 
-    async def table_metadata(self, keyspace: str, table: str) -> Any:
-        """The driver's metadata of a table, fresh from the cluster, or ``None``."""
+    async def table_metadata(self, keyspace: str, table: str) -> LiveTable | None:
+        """How a table looks now, fresh from the cluster; ``None`` if absent."""
         return await anyio.to_thread.run_sync(
             _fresh_table_metadata, self.cluster, keyspace, table
         )

@@ -12,11 +12,7 @@ from coodie.aio.batch import AsyncBatchQuery
 from coodie.aio.connection import get_driver
 from coodie.aio.queryset import QuerySet
 from coodie.cql_builder import (
-    alter_table_add_column_cql,
-    create_index_cql,
     create_materialized_view_cql,
-    create_table_cql,
-    create_type_cql,
     drop_table_cql,
     truncate_cql,
 )
@@ -29,6 +25,7 @@ from coodie.exceptions import (
 )
 from coodie.query import QueryState
 from coodie.results import LWTResult
+from coodie.schema_diff import SchemaDiff, diff_table, sync_plan
 from coodie.statements import (
     Statement,
     column_metadata_statement,
@@ -97,66 +94,39 @@ class Document(DocumentBase):
     # -- schema -----------------------------------------------------------------
 
     @classmethod
-    async def sync_table(cls) -> list[str]:
+    async def sync_table(cls, *, dry_run: bool = False) -> list[str]:
         """Create the table, its user types and indexes; add missing columns.
 
         Nothing is ever dropped or retyped: differences that cannot be applied in
-        place are logged as warnings and left alone. Returns the statements run.
+        place are logged as warnings and left alone (:meth:`schema_diff` lists
+        them). In a class hierarchy stored in one table, the table gets the
+        columns of every class defined so far.
 
-        In a class hierarchy stored in one table, the table gets the columns of
-        every class defined so far.
+        :param dry_run: only return the statements, run nothing.
+        :returns: the statements run (or, with ``dry_run``, that would run).
         """
         schema = cls.storage_schema()
         keyspace = cls._keyspace()
         driver = cls._driver()
-        executed: list[str] = []
-
-        for user_type in schema.user_types:
-            cql = create_type_cql(user_type, keyspace)
+        live = await driver.table_metadata(keyspace, schema.table)
+        statements, diff = sync_plan(schema, live, keyspace)
+        for change in diff.changes:
+            if not change.additive:
+                logger.warning("%s.%s: %s; left alone", keyspace, schema.table, change)
+        if dry_run:
+            return statements
+        for cql in statements:
             await driver.execute_text(cql)
-            executed.append(cql)
+            logger.info("schema change: %s", cql)
+        return statements
 
-        table_metadata = await driver.table_metadata(keyspace, schema.table)
-        if table_metadata is None:
-            cql = create_table_cql(schema, keyspace)
-            await driver.execute_text(cql)
-            executed.append(cql)
-            logger.info("created table %s.%s", keyspace, schema.table)
-        else:
-            existing = table_metadata.columns
-            for column in schema.columns:
-                if column.name not in existing:
-                    cql = alter_table_add_column_cql(schema, column, keyspace)
-                    await driver.execute_text(cql)
-                    executed.append(cql)
-                    logger.info("added column %s to %s", column.name, schema.table)
-                elif _normalized_type(
-                    existing[column.name].cql_type
-                ) != _normalized_type(column.type.cql):
-                    logger.warning(
-                        "column %s.%s is %s in the database but %s in %s; left alone",
-                        schema.table,
-                        column.name,
-                        existing[column.name].cql_type,
-                        column.type.cql,
-                        schema.model_name,
-                    )
-            declared = {column.name for column in schema.columns}
-            for name in existing:
-                if name not in declared:
-                    logger.warning(
-                        "column %s.%s is not declared by %s; left alone",
-                        schema.table,
-                        name,
-                        schema.model_name,
-                    )
-
-        for column in schema.columns:
-            if column.index is not None:
-                cql = create_index_cql(schema, column, keyspace)
-                await driver.execute_text(cql)
-                executed.append(cql)
-        return executed
+    @classmethod
+    async def schema_diff(cls) -> SchemaDiff:
+        """Every difference between the model and its live table."""
+        schema = cls.storage_schema()
+        keyspace = cls._keyspace()
+        live = await cls._driver().table_metadata(keyspace, schema.table)
+        return diff_table(schema, live, keyspace)
 
     @classmethod
     async def drop_table(cls) -> None:
@@ -434,7 +404,7 @@ class MaterializedView(Document):
     __coodie_read_only__: ClassVar[bool] = True
 
     @classmethod
-    async def sync_view(cls) -> list[str]:
+    async def sync_view(cls, *, dry_run: bool = False) -> list[str]:
         """Create the view if it does not exist; returns the statements run.
 
         :raises ConfigurationError: ``Settings.base`` is missing or not a Document.
@@ -448,14 +418,11 @@ class MaterializedView(Document):
         cql = create_materialized_view_cql(
             cls.table_schema(), base.table_schema(), cls._keyspace()
         )
-        await cls._driver().execute_text(cql)
+        if not dry_run:
+            await cls._driver().execute_text(cql)
         return [cql]
 
     @classmethod
-    async def sync_table(cls) -> list[str]:
+    async def sync_table(cls, *, dry_run: bool = False) -> list[str]:
         """A view has no table of its own: this creates the view."""
-        return await cls.sync_view()
-
-
-def _normalized_type(cql: str) -> str:
-    return cql.replace(" ", "").replace('"', "").lower()
+        return await cls.sync_view(dry_run=dry_run)

@@ -19,6 +19,7 @@ from coodie._cassandra import (
 )
 from coodie.exceptions import ConfigurationError
 from coodie.results import ResultPage
+from coodie.schema_diff import LiveTable
 from coodie.statements import Statement
 
 __all__ = ["Driver", "call_hook", "connect_cluster"]
@@ -147,8 +148,8 @@ class Driver:
             result.column_names, result.current_rows, result.paging_state
         )
 
-    def table_metadata(self, keyspace: str, table: str) -> Any:
-        """The driver's metadata of a table, fresh from the cluster, or ``None``."""
+    def table_metadata(self, keyspace: str, table: str) -> LiveTable | None:
+        """How a table looks now, fresh from the cluster; ``None`` if absent."""
         return fresh_table_metadata(self.cluster, keyspace, table)
 
     def set_keyspace(self, keyspace: str) -> None:

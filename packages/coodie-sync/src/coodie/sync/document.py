@@ -11,11 +11,7 @@ from typing import Any, ClassVar
 from typing_extensions import Self
 
 from coodie.cql_builder import (
-    alter_table_add_column_cql,
-    create_index_cql,
     create_materialized_view_cql,
-    create_table_cql,
-    create_type_cql,
     drop_table_cql,
     truncate_cql,
 )
@@ -28,6 +24,7 @@ from coodie.exceptions import (
 )
 from coodie.query import QueryState
 from coodie.results import LWTResult
+from coodie.schema_diff import SchemaDiff, diff_table, sync_plan
 from coodie.statements import (
     Statement,
     column_metadata_statement,
@@ -100,66 +97,39 @@ class Document(DocumentBase):
     # -- schema -----------------------------------------------------------------
 
     @classmethod
-    def sync_table(cls) -> list[str]:
+    def sync_table(cls, *, dry_run: bool = False) -> list[str]:
         """Create the table, its user types and indexes; add missing columns.
 
         Nothing is ever dropped or retyped: differences that cannot be applied in
-        place are logged as warnings and left alone. Returns the statements run.
+        place are logged as warnings and left alone (:meth:`schema_diff` lists
+        them). In a class hierarchy stored in one table, the table gets the
+        columns of every class defined so far.
 
-        In a class hierarchy stored in one table, the table gets the columns of
-        every class defined so far.
+        :param dry_run: only return the statements, run nothing.
+        :returns: the statements run (or, with ``dry_run``, that would run).
         """
         schema = cls.storage_schema()
         keyspace = cls._keyspace()
         driver = cls._driver()
-        executed: list[str] = []
-
-        for user_type in schema.user_types:
-            cql = create_type_cql(user_type, keyspace)
+        live = driver.table_metadata(keyspace, schema.table)
+        statements, diff = sync_plan(schema, live, keyspace)
+        for change in diff.changes:
+            if not change.additive:
+                logger.warning("%s.%s: %s; left alone", keyspace, schema.table, change)
+        if dry_run:
+            return statements
+        for cql in statements:
             driver.execute_text(cql)
-            executed.append(cql)
+            logger.info("schema change: %s", cql)
+        return statements
 
-        table_metadata = driver.table_metadata(keyspace, schema.table)
-        if table_metadata is None:
-            cql = create_table_cql(schema, keyspace)
-            driver.execute_text(cql)
-            executed.append(cql)
-            logger.info("created table %s.%s", keyspace, schema.table)
-        else:
-            existing = table_metadata.columns
-            for column in schema.columns:
-                if column.name not in existing:
-                    cql = alter_table_add_column_cql(schema, column, keyspace)
-                    driver.execute_text(cql)
-                    executed.append(cql)
-                    logger.info("added column %s to %s", column.name, schema.table)
-                elif _normalized_type(
-                    existing[column.name].cql_type
-                ) != _normalized_type(column.type.cql):
-                    logger.warning(
-                        "column %s.%s is %s in the database but %s in %s; left alone",
-                        schema.table,
-                        column.name,
-                        existing[column.name].cql_type,
-                        column.type.cql,
-                        schema.model_name,
-                    )
-            declared = {column.name for column in schema.columns}
-            for name in existing:
-                if name not in declared:
-                    logger.warning(
-                        "column %s.%s is not declared by %s; left alone",
-                        schema.table,
-                        name,
-                        schema.model_name,
-                    )
-
-        for column in schema.columns:
-            if column.index is not None:
-                cql = create_index_cql(schema, column, keyspace)
-                driver.execute_text(cql)
-                executed.append(cql)
-        return executed
+    @classmethod
+    def schema_diff(cls) -> SchemaDiff:
+        """Every difference between the model and its live table."""
+        schema = cls.storage_schema()
+        keyspace = cls._keyspace()
+        live = cls._driver().table_metadata(keyspace, schema.table)
+        return diff_table(schema, live, keyspace)
 
     @classmethod
     def drop_table(cls) -> None:
@@ -427,7 +397,7 @@ class MaterializedView(Document):
     __coodie_read_only__: ClassVar[bool] = True
 
     @classmethod
-    def sync_view(cls) -> list[str]:
+    def sync_view(cls, *, dry_run: bool = False) -> list[str]:
         """Create the view if it does not exist; returns the statements run.
 
         :raises ConfigurationError: ``Settings.base`` is missing or not a Document.
@@ -441,14 +411,11 @@ class MaterializedView(Document):
         cql = create_materialized_view_cql(
             cls.table_schema(), base.table_schema(), cls._keyspace()
         )
-        cls._driver().execute_text(cql)
+        if not dry_run:
+            cls._driver().execute_text(cql)
         return [cql]
 
     @classmethod
-    def sync_table(cls) -> list[str]:
+    def sync_table(cls, *, dry_run: bool = False) -> list[str]:
         """A view has no table of its own: this creates the view."""
-        return cls.sync_view()
-
-
-def _normalized_type(cql: str) -> str:
-    return cql.replace(" ", "").replace('"', "").lower()
+        return cls.sync_view(dry_run=dry_run)
