@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "packages/coodie-aio/src/coodie/aio"
 TARGET = ROOT / "packages/coodie-sync/src/coodie/sync"
-MODULES = ("connection.py", "batch.py", "queryset.py", "document.py")
+MODULES = ("connection.py", "batch.py", "queryset.py", "document.py", "migrations.py")
 # Integration tests are written once, async; tests that only make sense for the
 # async door are named test_aio_*.py and have no twin.
 TESTS_SOURCE = ROOT / "integration-tests/aio"

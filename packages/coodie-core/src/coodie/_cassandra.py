@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cassandra import (
@@ -54,6 +54,7 @@ __all__ = [
     "BATCH_TYPES",
     "PROFILE",
     "bind",
+    "blocking_executor",
     "build_cluster",
     "fresh_table_metadata",
     "install_profile",
@@ -192,6 +193,34 @@ def fresh_table_metadata(
         },
         options=dict(metadata.options),
     )
+
+
+def blocking_executor(
+    session: Session,
+) -> Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]:
+    """A blocking ``execute(cql, values) -> rows`` over a session (for migrations).
+
+    Statements with values are prepared once; rows come back as plain tuples.
+    Safe to call from any thread but an event loop's.
+    """
+    prepared: dict[str, PreparedStatement] = {}
+
+    def execute(cql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            if values:
+                statement = prepared.get(cql)
+                if statement is None:
+                    statement = prepared[cql] = session.prepare(cql)
+                result = session.execute(
+                    statement, list(values), execution_profile=PROFILE
+                )
+            else:
+                result = session.execute(cql, execution_profile=PROFILE)
+        except Exception as error:
+            raise translate_error(error, cql) from error
+        return list(result)
+
+    return execute
 
 
 def translate_error(error: BaseException, statement: Statement | str) -> CoodieError:

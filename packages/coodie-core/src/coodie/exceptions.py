@@ -15,6 +15,8 @@ __all__ = [
     "CoodieError",
     "DocumentNotFound",
     "InvalidQueryError",
+    "MigrationError",
+    "MigrationLockError",
     "MultipleDocumentsFound",
     "OperationTimedOut",
     "ReadOnlyModelError",
@@ -50,6 +52,14 @@ class MultipleDocumentsFound(CoodieError, LookupError):
 
 class SchemaMismatchError(CoodieError):
     """The table in the database cannot hold the model as it is declared."""
+
+
+class MigrationError(CoodieError):
+    """A migration could not be loaded, applied or rolled back; the message says why."""
+
+
+class MigrationLockError(MigrationError):
+    """Another runner held the migration lock for longer than this one would wait."""
 
 
 class ServerError(CoodieError):

@@ -14,6 +14,9 @@ from coodie.aio.connection import init_coodie as init_coodie
 from coodie.aio.document import CounterDocument as CounterDocument
 from coodie.aio.document import Document as Document
 from coodie.aio.document import MaterializedView as MaterializedView
+from coodie.aio.migrations import migrate as migrate
+from coodie.aio.migrations import migration_status as migration_status
+from coodie.aio.migrations import rollback_migrations as rollback_migrations
 from coodie.aio.queryset import QuerySet as QuerySet
 from coodie.results import LWTResult as LWTResult
 from coodie.results import PagedResult as PagedResult
@@ -35,4 +38,7 @@ __all__ = [
     "execute_raw",
     "get_driver",
     "init_coodie",
+    "migrate",
+    "migration_status",
+    "rollback_migrations",
 ]

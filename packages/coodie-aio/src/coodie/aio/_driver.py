@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -37,7 +38,15 @@ from coodie.results import ResultPage
 from coodie.schema_diff import LiveTable
 from coodie.statements import Statement
 
-__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Driver", "call_hook", "connect_cluster"]
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "Driver",
+    "call_hook",
+    "connect_cluster",
+    "run_blocking",
+]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("coodie.aio")
 
@@ -94,6 +103,11 @@ async def connect_cluster(cluster: Cluster) -> Session:
     except Exception as error:
         cluster.shutdown()
         raise translate_error(error, "connect") from error
+
+
+async def run_blocking(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking function in a worker thread, so the event loop stays free."""
+    return await anyio.to_thread.run_sync(partial(function, *args))
 
 
 class Driver:

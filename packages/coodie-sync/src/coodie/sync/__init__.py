@@ -16,6 +16,9 @@ from coodie.sync.connection import init_coodie as init_coodie
 from coodie.sync.document import CounterDocument as CounterDocument
 from coodie.sync.document import Document as Document
 from coodie.sync.document import MaterializedView as MaterializedView
+from coodie.sync.migrations import migrate as migrate
+from coodie.sync.migrations import migration_status as migration_status
+from coodie.sync.migrations import rollback_migrations as rollback_migrations
 from coodie.sync.queryset import QuerySet as QuerySet
 from coodie.types import UserType as UserType
 
@@ -35,4 +38,7 @@ __all__ = [
     "execute_raw",
     "get_driver",
     "init_coodie",
+    "migrate",
+    "migration_status",
+    "rollback_migrations",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from cassandra.cluster import _NOT_SET, Cluster, Session
 
@@ -22,7 +22,9 @@ from coodie.results import ResultPage
 from coodie.schema_diff import LiveTable
 from coodie.statements import Statement
 
-__all__ = ["Driver", "call_hook", "connect_cluster"]
+__all__ = ["Driver", "call_hook", "connect_cluster", "run_blocking"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("coodie.sync")
 
@@ -53,6 +55,11 @@ def connect_cluster(cluster: Cluster) -> Session:
     except Exception as error:
         cluster.shutdown()
         raise translate_error(error, "connect") from error
+
+
+def run_blocking(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking function (here, simply call it)."""
+    return function(*args)
 
 
 class Driver:
