@@ -287,3 +287,15 @@ def test_a_refused_write_without_a_row_still_reports_not_applied() -> None:
 
     assert not result.applied
     assert result.existing is None
+
+
+def test_a_value_of_the_right_type_still_meets_the_fields_constraints() -> None:
+    class Limited(DocumentBase):
+        id: Annotated[int, PrimaryKey()]
+        code: Annotated[str, Field(max_length=3)] = ""
+
+    column = Limited.table_schema().by_field["code"]
+
+    assert Limited.validate_filter_value(column, "abc") == "abc"
+    with pytest.raises(InvalidQueryError, match=r"Limited\.code"):
+        Limited.validate_filter_value(column, "abcd")

@@ -23,6 +23,16 @@ from pydantic import (
 from typing_extensions import Self
 
 from coodie.exceptions import ConfigurationError, InvalidQueryError, ReadOnlyModelError
+from coodie.fields import (
+    ClusteringKey,
+    Counter,
+    CqlType,
+    Discriminator,
+    Frozen,
+    Indexed,
+    PrimaryKey,
+    Static,
+)
 from coodie.results import LWTResult, ResultPage
 from coodie.schema import (
     Column,
@@ -324,12 +334,26 @@ class DocumentBase(BaseModel):
 
         :raises InvalidQueryError: the value does not fit the field's type.
         """
-        adapters: dict[str, TypeAdapter[Any]] = cls._coodie_adapters  # type: ignore[attr-defined]
-        adapter = adapters.get(column.field_name)
-        if adapter is None:
+        adapters: dict[str, Any] = cls._coodie_adapters  # type: ignore[attr-defined]
+        cached = adapters.get(column.field_name)
+        if cached is None:
             info = cls.model_fields[column.field_name]
-            adapter = TypeAdapter(info.rebuild_annotation())
-            adapters[column.field_name] = adapter
+            # A field whose metadata holds only coodie's markers has no extra
+            # constraints (lengths, ranges) for pydantic to check.
+            plain = all(isinstance(marker, _MARKERS) for marker in info.metadata)
+            cached = (TypeAdapter(info.rebuild_annotation()), plain)
+            adapters[column.field_name] = cached
+        adapter, plain = cached
+        column_type = column.type
+        if (
+            plain
+            and type(value) is column_type.python_type
+            and column_type.normalize is None
+        ):
+            # Already the declared type, with nothing to check or normalise.
+            return bind_value(
+                cls.table_schema(), column, value, key=column.is_primary_key
+            )
         try:
             value = adapter.validate_python(value)
             if value is not None and column.type.normalize is not None:
@@ -345,6 +369,18 @@ class DocumentBase(BaseModel):
                 f"{message}; pass a {_type_name(column)}"
             ) from None
         return bind_value(cls.table_schema(), column, value, key=column.is_primary_key)
+
+
+_MARKERS = (
+    PrimaryKey,
+    ClusteringKey,
+    Indexed,
+    Counter,
+    Frozen,
+    Static,
+    Discriminator,
+    CqlType,
+)
 
 
 def _element_annotation(column: Column, part: str) -> Any:
