@@ -20,7 +20,7 @@ from coodie.aio import (
     migration_status,
     rollback_migrations,
 )
-from coodie.exceptions import MigrationError
+from coodie.exceptions import MigrationError, SchemaMismatchError
 from coodie.fields import ClusteringKey, Indexed, PrimaryKey
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
@@ -246,3 +246,15 @@ async def test_a_data_migration_resumes_after_an_interruption(
     readings = await Reading.find().all()
     assert len(readings) == 200
     assert all(r.fahrenheit == r.celsius * 9 / 5 + 32 for r in readings)
+
+
+async def test_a_column_the_table_lacks_is_a_schema_mismatch(
+    coodie_driver: Driver,
+) -> None:
+    await execute_raw('DROP TABLE IF EXISTS "gadgets"')
+    await execute_raw('CREATE TABLE "gadgets" ("id" int PRIMARY KEY, "name" text)')
+    with pytest.raises(SchemaMismatchError, match="sync_table"):
+        await Gadget(id=1, name="x").save()
+    await Gadget.sync_table()
+    await Gadget(id=1, name="x").save()
+    assert (await Gadget.get(id=1)).name == "x"

@@ -46,7 +46,6 @@ def driver(cql_session: Session, keyspace: str) -> Iterator[None]:
     close_coodie()
 
 
-@pytest.mark.xfail(strict=True, reason="batches.md: batched LWT outcome is lost")
 def test_a_batched_condition_that_fails_is_reported(driver: None) -> None:
     ticket = Ticket()
     ticket.save()
@@ -55,7 +54,6 @@ def test_a_batched_condition_that_fails_is_reported(driver: None) -> None:
     assert not result.applied
 
 
-@pytest.mark.xfail(strict=True, reason="lwt.md: existing holds made-up fields")
 def test_a_failed_condition_returns_the_real_key(driver: None) -> None:
     ticket = Ticket()
     ticket.save()
@@ -64,7 +62,6 @@ def test_a_failed_condition_returns_the_real_key(driver: None) -> None:
     assert refused.existing.id == ticket.id
 
 
-@pytest.mark.xfail(strict=True, reason="querying.md: partial documents wipe lists")
 def test_saving_a_partial_document_keeps_unread_collections(driver: None) -> None:
     ticket = Ticket(labels=["bug"])
     ticket.save()
@@ -75,7 +72,6 @@ def test_saving_a_partial_document_keeps_unread_collections(driver: None) -> Non
     assert Ticket.get(id=ticket.id).labels == ["bug"]
 
 
-@pytest.mark.xfail(strict=True, reason="limitations.md: query consistency dropped")
 def test_a_query_update_is_sent_at_the_query_consistency(
     cql_session: Session, driver: None
 ) -> None:
@@ -102,7 +98,6 @@ def test_a_query_update_is_sent_at_the_query_consistency(
         cql_session.execute("DROP KEYSPACE IF EXISTS docs_limits_rf3")
 
 
-@pytest.mark.xfail(strict=True, reason="user-types.md: new UDT fields are dropped")
 def test_a_field_added_to_a_user_type_is_stored(driver: None) -> None:
     class Place(UserType):
         city: str
@@ -134,7 +129,6 @@ def test_a_field_added_to_a_user_type_is_stored(driver: None) -> None:
     assert stored.country == "NO"
 
 
-@pytest.mark.xfail(strict=True, reason="drivers.md: the driver refuses the policy")
 def test_cluster_options_take_a_load_balancing_policy(
     cassandra_hosts: list[tuple[str, int]],
 ) -> None:

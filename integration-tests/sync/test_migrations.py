@@ -15,7 +15,7 @@ from typing import Annotated
 
 import pytest
 
-from coodie.exceptions import MigrationError
+from coodie.exceptions import MigrationError, SchemaMismatchError
 from coodie.fields import ClusteringKey, Indexed, PrimaryKey
 from coodie.sync import (
     Document,
@@ -249,3 +249,15 @@ def test_a_data_migration_resumes_after_an_interruption(
     readings = Reading.find().all()
     assert len(readings) == 200
     assert all(r.fahrenheit == r.celsius * 9 / 5 + 32 for r in readings)
+
+
+def test_a_column_the_table_lacks_is_a_schema_mismatch(
+    coodie_driver: Driver,
+) -> None:
+    execute_raw('DROP TABLE IF EXISTS "gadgets"')
+    execute_raw('CREATE TABLE "gadgets" ("id" int PRIMARY KEY, "name" text)')
+    with pytest.raises(SchemaMismatchError, match="sync_table"):
+        Gadget(id=1, name="x").save()
+    Gadget.sync_table()
+    Gadget(id=1, name="x").save()
+    assert (Gadget.get(id=1)).name == "x"

@@ -43,6 +43,7 @@ from coodie.exceptions import (
     CoodieError,
     InvalidQueryError,
     OperationTimedOut,
+    SchemaMismatchError,
     ServerError,
     UnavailableError,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "blocking_executor",
     "build_cluster",
     "fresh_table_metadata",
+    "fresh_user_types",
     "install_profile",
     "make_batch",
     "result_page",
@@ -73,15 +75,25 @@ BATCH_TYPES = {
 }
 
 
+# Cluster options that belong to an execution profile when profiles are in use.
+PROFILE_OPTIONS = (
+    "load_balancing_policy",
+    "retry_policy",
+    "speculative_execution_policy",
+)
+
+
 def _profile(
     consistency: str | int | None,
     request_timeout: float,
     load_balancing_policy: Any = None,
+    **policies: Any,
 ) -> ExecutionProfile:
     level = consistency_level(consistency)
     return ExecutionProfile(
         load_balancing_policy=load_balancing_policy
         or TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+        **policies,
         row_factory=tuple_factory,
         consistency_level=ConsistencyLevel.LOCAL_ONE if level is None else level,
         request_timeout=request_timeout,
@@ -111,7 +123,8 @@ def build_cluster(
         options["ssl_context"] = ssl_context
     if protocol_version is not None:
         options["protocol_version"] = protocol_version
-    profile = _profile(consistency, request_timeout)
+    policies = {name: options.pop(name) for name in PROFILE_OPTIONS if name in options}
+    profile = _profile(consistency, request_timeout, **policies)
     return Cluster(
         contact_points=list(hosts),
         port=port,
@@ -223,6 +236,29 @@ def blocking_executor(
     return execute
 
 
+def fresh_user_types(
+    cluster: Cluster, keyspace: str, names: Sequence[str]
+) -> dict[str, dict[str, str] | None]:
+    """The live fields of user types (``None`` for a type that does not exist)."""
+    found: dict[str, dict[str, str] | None] = {}
+    for name in names:
+        try:
+            cluster.refresh_user_type_metadata(keyspace, name)
+        except DriverException:
+            found[name] = None
+            continue
+        keyspace_metadata = cluster.metadata.keyspaces.get(keyspace)
+        user_type = (
+            keyspace_metadata.user_types.get(name) if keyspace_metadata else None
+        )
+        found[name] = (
+            None
+            if user_type is None
+            else dict(zip(user_type.field_names, user_type.field_types, strict=True))
+        )
+    return found
+
+
 def translate_error(error: BaseException, statement: Statement | str) -> CoodieError:
     """Turn a driver exception into the coodie exception a user can handle.
 
@@ -240,6 +276,11 @@ def translate_error(error: BaseException, statement: Statement | str) -> CoodieE
         return AuthenticationError(str(error))
     if isinstance(error, NoHostAvailable):
         inner = list(getattr(error, "errors", {}).values())
+        if any(isinstance(cause, Unavailable) for cause in inner):
+            return UnavailableError(
+                f"too few replicas are alive for the consistency level: {error} "
+                f"(while running: {cql})"
+            )
         if any(isinstance(cause, AuthenticationFailed) for cause in inner):
             return AuthenticationError(f"the cluster refused the credentials: {error}")
         if any(isinstance(cause, ssl.SSLError) for cause in inner):
@@ -250,6 +291,12 @@ def translate_error(error: BaseException, statement: Statement | str) -> CoodieE
         )
     if isinstance(error, (InvalidRequest, SyntaxException, ConfigurationException)):
         message = str(error)
+        if "Undefined column name" in message or "unconfigured table" in message:
+            return SchemaMismatchError(
+                f"{message} (while running: {cql}); the table lacks what the model "
+                "declares: run sync_table() or a migration (schema_diff() shows "
+                "the gap)"
+            )
         if "ALLOW FILTERING" in message:
             message += (
                 "; add .allow_filtering() to the query if scanning is acceptable, "
@@ -258,7 +305,7 @@ def translate_error(error: BaseException, statement: Statement | str) -> CoodieE
         return InvalidQueryError(f"{message} (while running: {cql})")
     if isinstance(error, (RequestExecutionException, DriverException)):
         return ServerError(f"{error} (while running: {cql})")
-    if isinstance(error, (TypeError, ValueError, KeyError)):
+    if isinstance(error, (TypeError, ValueError, KeyError, AttributeError)):
         return InvalidQueryError(
             f"the values do not fit the statement: {error} ({cql})"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import (
@@ -53,7 +54,11 @@ DocumentT = TypeVar("DocumentT", bound="DocumentBase")
 class DocumentBase(BaseModel):
     """Fields, keys and table settings shared by both front doors' ``Document``."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=False)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        arbitrary_types_allowed=False,
+        validate_assignment=True,
+    )
 
     __coodie_abstract__: ClassVar[bool] = True
     __coodie_read_only__: ClassVar[bool] = False
@@ -238,7 +243,10 @@ class DocumentBase(BaseModel):
         )
         if assigned is None:
             return None
-        return assigned | type(self).table_schema().mutable_fields
+        # A document read with only() holds defaults for the fields it did not
+        # read: only collections it did read can have changed in place.
+        mutable = type(self).table_schema().mutable_fields
+        return assigned | (mutable & self.__pydantic_fields_set__)
 
     def mark_stored(self) -> None:
         """Remember that the database now holds this document as it is."""
@@ -369,6 +377,25 @@ class DocumentBase(BaseModel):
                 f"{message}; pass a {_type_name(column)}"
             ) from None
         return bind_value(cls.table_schema(), column, value, key=column.is_primary_key)
+
+
+def _missing_value(
+    model: type[DocumentBase], column: Column
+) -> Callable[[], Any] | None:
+    """What a field holds when its column has no value, if not ``None``.
+
+    Cassandra stores an empty collection as no value, so a collection field that
+    is not optional reads back empty; a field that is not optional and has a
+    default (a column added after the row was written) reads back its default.
+    """
+    if column.nullable:
+        return None
+    if column.type.empty is not None:
+        return column.type.empty
+    info = model.model_fields[column.field_name]
+    if info.is_required():
+        return None
+    return partial(info.get_default, call_default_factory=True)
 
 
 _MARKERS = (
@@ -506,9 +533,9 @@ class _Hydrator:
             if column.type.from_db is not None
         )
         self.empties = tuple(
-            (column.field_name, column.type.empty)
+            (column.field_name, factory)
             for _, column in declared
-            if column.type.empty is not None and not column.nullable
+            if (factory := _missing_value(model, column)) is not None
         )
         read = set(self.field_names)
         self.defaults = tuple(
@@ -596,8 +623,14 @@ def _check_counter_placement(model: type[DocumentBase], schema: TableSchema) -> 
         )
 
 
-def lwt_result(model: type[DocumentT], page: ResultPage) -> LWTResult[DocumentT]:
-    """Read the ``[applied]`` row of a conditional write into an :class:`LWTResult`."""
+def lwt_result(
+    model: type[DocumentT], page: ResultPage, document: DocumentBase | None = None
+) -> LWTResult[DocumentT]:
+    """Read the ``[applied]`` row of a conditional write into an :class:`LWTResult`.
+
+    When a condition fails, the server returns the columns it checked; the key
+    of ``document`` (the row that was tested) completes the existing document.
+    """
     if not page.rows:
         return LWTResult(applied=True)
     row = page.rows[0]
@@ -605,4 +638,11 @@ def lwt_result(model: type[DocumentT], page: ResultPage) -> LWTResult[DocumentT]
     if applied or len(page.columns) < 2:
         return LWTResult(applied=applied)
     (existing,) = model.from_rows(page.columns[1:], [row[1:]])
+    if document is not None:
+        returned = set(page.columns)
+        for column in model.table_schema().primary_key:
+            if column.name not in returned:
+                existing.__dict__[column.field_name] = document.__dict__.get(
+                    column.field_name
+                )
     return LWTResult(applied=False, existing=existing)

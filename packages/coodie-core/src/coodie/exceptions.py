@@ -47,11 +47,14 @@ class DocumentNotFound(CoodieError, LookupError):
 
 
 class MultipleDocumentsFound(CoodieError, LookupError):
-    """``find_one()`` or ``get()`` matched more than one row."""
+    """``find_one()`` or ``QuerySet.one()`` matched more than one row."""
 
 
 class SchemaMismatchError(CoodieError):
-    """The table in the database cannot hold the model as it is declared."""
+    """The table in the database lacks what the model declares (a column, say).
+
+    Run ``sync_table()`` or a migration; ``Model.schema_diff()`` shows the gap.
+    """
 
 
 class MigrationError(CoodieError):

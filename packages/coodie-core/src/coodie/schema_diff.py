@@ -23,6 +23,7 @@ from coodie.cql_builder import (
     index_name,
 )
 from coodie.schema import TableSchema
+from coodie.types import column_type, user_type_name
 
 __all__ = ["Change", "LiveTable", "SchemaDiff", "diff_table", "sync_plan"]
 
@@ -106,15 +107,23 @@ def _option_text(value: Any) -> str:
 
 
 def diff_table(
-    schema: TableSchema, live: LiveTable | None, keyspace: str | None
+    schema: TableSchema,
+    live: LiveTable | None,
+    keyspace: str | None,
+    live_types: Mapping[str, Mapping[str, str] | None] | None = None,
 ) -> SchemaDiff:
-    """Compare a model's table schema with the live table (``None``: missing)."""
+    """Compare a model's table schema with the live table (``None``: missing).
+
+    ``live_types`` maps each user type's name to its live fields (``None`` when
+    the type does not exist yet); fields a model's user type adds are reported.
+    """
+    type_changes = _user_type_changes(schema, live_types or {}, keyspace)
     if live is None:
         create = create_table_cql(schema, keyspace)
         change = Change("create", "table", "the table does not exist", create, True)
-        return SchemaDiff(schema.model_name, schema.table, (change,))
+        return SchemaDiff(schema.model_name, schema.table, (*type_changes, change))
 
-    changes: list[Change] = []
+    changes: list[Change] = list(type_changes)
     changes.extend(_key_changes(schema, live))
     declared = {column.name for column in schema.columns}
     for column in schema.columns:
@@ -143,6 +152,32 @@ def diff_table(
     changes.extend(_index_changes(schema, live, keyspace))
     changes.extend(_option_changes(schema, live, keyspace))
     return SchemaDiff(schema.model_name, schema.table, tuple(changes))
+
+
+def _user_type_changes(
+    schema: TableSchema,
+    live_types: Mapping[str, Mapping[str, str] | None],
+    keyspace: str | None,
+) -> list[Change]:
+    changes = []
+    for user_type in schema.user_types:
+        name = user_type_name(user_type)
+        live_fields = live_types.get(name)
+        if live_fields is None:
+            continue
+        qualified = f"{quote(keyspace)}.{quote(name)}" if keyspace else quote(name)
+        for field_name, info in user_type.model_fields.items():
+            column = info.alias or field_name
+            if column in live_fields:
+                continue
+            cql_type = column_type(info.annotation, tuple(info.metadata), nested=True)
+            statement = f"ALTER TYPE {qualified} ADD {quote(column)} {cql_type.cql}"
+            changes.append(
+                Change(
+                    "add type field", f"{name}.{column}", cql_type.cql, statement, True
+                )
+            )
+    return changes
 
 
 def _key_changes(schema: TableSchema, live: LiveTable) -> list[Change]:
@@ -217,14 +252,17 @@ def _option_changes(
 
 
 def sync_plan(
-    schema: TableSchema, live: LiveTable | None, keyspace: str | None
+    schema: TableSchema,
+    live: LiveTable | None,
+    keyspace: str | None,
+    live_types: Mapping[str, Mapping[str, str] | None] | None = None,
 ) -> tuple[list[str], SchemaDiff]:
     """The statements ``sync_table`` runs, and the full difference it worked from.
 
     Only additive changes run: user types, the table, new columns, new indexes
     and declared table options. Nothing is dropped or retyped.
     """
-    diff = diff_table(schema, live, keyspace)
+    diff = diff_table(schema, live, keyspace, live_types)
     statements = [create_type_cql(t, keyspace) for t in schema.user_types]
     statements.extend(
         change.statement

@@ -336,12 +336,18 @@ def update_document_statement(
     assignments, values = update_assignments(model, changes)
     conditions, condition_values = if_clause(model, if_conditions or {})
     key_values = document.key_values()
+    where = _key_where(schema)
+    static = {column.name for column in schema.columns if column.static}
+    if static and all(assignment.column in static for assignment in assignments):
+        # Static columns belong to the partition: the WHERE names only its key.
+        where = where[: len(schema.partition_key)]
+        key_values = key_values[: len(schema.partition_key)]
 
     cql = update_cql(
         schema,
         keyspace,
         assignments,
-        _key_where(schema),
+        where,
         conditions=conditions,
         if_exists=if_exists,
         ttl=ttl is not None,

@@ -34,6 +34,9 @@ from coodie._cassandra import (
 from coodie._cassandra import (
     fresh_table_metadata as _fresh_table_metadata,
 )
+from coodie._cassandra import (
+    fresh_user_types as _fresh_user_types,
+)
 from coodie.results import ResultPage
 from coodie.schema_diff import LiveTable
 from coodie.statements import Statement
@@ -229,6 +232,14 @@ class Driver:
         """How a table looks now, fresh from the cluster; ``None`` if absent."""
         return await anyio.to_thread.run_sync(
             _fresh_table_metadata, self.cluster, keyspace, table
+        )
+
+    async def user_types(
+        self, keyspace: str, names: Sequence[str]
+    ) -> dict[str, dict[str, str] | None]:
+        """The live fields of user types; ``None`` for one that does not exist."""
+        return await anyio.to_thread.run_sync(
+            _fresh_user_types, self.cluster, keyspace, names
         )
 
     async def set_keyspace(self, keyspace: str) -> None:

@@ -63,8 +63,10 @@ async def init_coodie(
         not shut down when the driver closes.
     :param max_in_flight: requests kept in flight at most (async door only).
     :param cluster_options: further keyword arguments for the driver's
-        ``Cluster``, such as ``load_balancing_policy``.
+        ``Cluster``; ``load_balancing_policy``, ``retry_policy`` and
+        ``speculative_execution_policy`` go to coodie's execution profile.
     :raises ConfigurationError: neither hosts nor a session were given.
+    :raises InvalidQueryError: an unknown consistency level.
     :raises ClusterConnectionError: no node could be reached.
     :raises AuthenticationError: the credentials or certificate were refused.
     """

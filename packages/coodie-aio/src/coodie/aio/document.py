@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from typing_extensions import Self
@@ -36,6 +38,7 @@ from coodie.statements import (
     save_statement,
     update_document_statement,
 )
+from coodie.types import user_type_name
 
 __all__ = ["CounterDocument", "Document", "MaterializedView"]
 
@@ -75,21 +78,33 @@ class Document(DocumentBase):
         batch: AsyncBatchQuery | None,
         consistency: str | int | None = None,
         serial_consistency: str | int | None = None,
+        *,
+        document: Document | None = None,
+        on_applied: Callable[[], None] | None = None,
     ) -> LWTResult[Self]:
-        statement.consistency = consistency_level(consistency)
-        statement.serial_consistency = consistency_level(serial_consistency)
+        if consistency is not None:
+            statement.consistency = consistency_level(consistency)
+        if serial_consistency is not None:
+            statement.serial_consistency = consistency_level(serial_consistency)
         driver = cls._driver()
         if batch is not None:
             if statement.conditional and batch.kind != "LOGGED":
                 raise InvalidQueryError(
                     "conditional writes can only be batched in a LOGGED batch"
                 )
-            batch.add(statement, driver)
-            return LWTResult(applied=True)
+            # Filled in, and on_applied run, when the batch is sent.
+            pending: LWTResult[Self] = LWTResult(applied=False)
+            batch.add(statement, driver, result=pending, on_applied=on_applied)
+            return pending
         page = await driver.execute(statement)
-        if statement.conditional:
-            return lwt_result(cls, page)
-        return LWTResult(applied=True)
+        result: LWTResult[Self] = (
+            lwt_result(cls, page, document)
+            if statement.conditional
+            else LWTResult(applied=True)
+        )
+        if result.applied and on_applied is not None:
+            on_applied()
+        return result
 
     # -- schema -----------------------------------------------------------------
 
@@ -109,7 +124,10 @@ class Document(DocumentBase):
         keyspace = cls._keyspace()
         driver = cls._driver()
         live = await driver.table_metadata(keyspace, schema.table)
-        statements, diff = sync_plan(schema, live, keyspace)
+        live_types = await driver.user_types(
+            keyspace, [user_type_name(t) for t in schema.user_types]
+        )
+        statements, diff = sync_plan(schema, live, keyspace, live_types)
         for change in diff.changes:
             if not change.additive:
                 logger.warning("%s.%s: %s; left alone", keyspace, schema.table, change)
@@ -125,8 +143,12 @@ class Document(DocumentBase):
         """Every difference between the model and its live table."""
         schema = cls.storage_schema()
         keyspace = cls._keyspace()
-        live = await cls._driver().table_metadata(keyspace, schema.table)
-        return diff_table(schema, live, keyspace)
+        driver = cls._driver()
+        live = await driver.table_metadata(keyspace, schema.table)
+        live_types = await driver.user_types(
+            keyspace, [user_type_name(t) for t in schema.user_types]
+        )
+        return diff_table(schema, live, keyspace, live_types)
 
     @classmethod
     async def drop_table(cls) -> None:
@@ -211,8 +233,9 @@ class Document(DocumentBase):
             self, keyspace=self._keyspace(), ttl=ttl, timestamp=timestamp
         )
         if statement is not None:
-            await self._run_write(statement, batch, consistency)
-            self.mark_stored()
+            await self._run_write(
+                statement, batch, consistency, on_applied=self.mark_stored
+            )
         await call_hook(self, "after_save")
 
     async def insert(
@@ -238,10 +261,14 @@ class Document(DocumentBase):
             timestamp=timestamp,
         )
         result = await self._run_write(
-            statement, batch, consistency, serial_consistency
+            statement,
+            batch,
+            consistency,
+            serial_consistency,
+            document=self,
+            on_applied=self.mark_stored,
         )
         if result.applied:
-            self.mark_stored()
             await call_hook(self, "after_save")
         return result
 
@@ -281,12 +308,14 @@ class Document(DocumentBase):
             if_exists=if_exists,
             if_conditions=if_conditions,
         )
-        result = await self._run_write(
-            statement, batch, consistency, serial_consistency
+        return await self._run_write(
+            statement,
+            batch,
+            consistency,
+            serial_consistency,
+            document=self,
+            on_applied=partial(self._apply_changes, changes),
         )
-        if result.applied:
-            self._apply_changes(changes)
-        return result
 
     async def delete(
         self,
@@ -314,10 +343,14 @@ class Document(DocumentBase):
             timestamp=timestamp,
         )
         result = await self._run_write(
-            statement, batch, consistency, serial_consistency
+            statement,
+            batch,
+            consistency,
+            serial_consistency,
+            document=self,
+            on_applied=self.mark_unstored,
         )
         if result.applied:
-            self.mark_unstored()
             await call_hook(self, "after_delete")
         return result
 
@@ -388,8 +421,12 @@ class CounterDocument(Document):
     ) -> None:
         changes = {f"{name}__{operator}": delta for name, delta in deltas.items()}
         statement = update_document_statement(self, changes, keyspace=self._keyspace())
-        await self._run_write(statement, batch, consistency)
-        self._apply_changes(changes)
+        await self._run_write(
+            statement,
+            batch,
+            consistency,
+            on_applied=partial(self._apply_changes, changes),
+        )
 
 
 class MaterializedView(Document):

@@ -13,6 +13,7 @@ from coodie._cassandra import (
     PROFILE,
     bind,
     fresh_table_metadata,
+    fresh_user_types,
     make_batch,
     result_page,
     translate_error,
@@ -158,6 +159,12 @@ class Driver:
     def table_metadata(self, keyspace: str, table: str) -> LiveTable | None:
         """How a table looks now, fresh from the cluster; ``None`` if absent."""
         return fresh_table_metadata(self.cluster, keyspace, table)
+
+    def user_types(
+        self, keyspace: str, names: Sequence[str]
+    ) -> dict[str, dict[str, str] | None]:
+        """The live fields of user types; ``None`` for one that does not exist."""
+        return fresh_user_types(self.cluster, keyspace, names)
 
     def set_keyspace(self, keyspace: str) -> None:
         """Make ``keyspace`` the session's default for unqualified raw CQL."""

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from coodie.exceptions import InvalidQueryError
+from coodie.results import LWTResult
 from coodie.statements import Statement, consistency_level
 from coodie.sync._driver import Driver
 from coodie.sync.connection import get_driver
@@ -52,11 +54,25 @@ class BatchQuery:
         self.serial_consistency = consistency_level(serial_consistency)
         self.timeout = timeout
         self.statements: list[Statement] = []
+        self.applied: bool | None = None
+        self._outcomes: list[
+            tuple[LWTResult[Any] | None, Callable[[], None] | None]
+        ] = []
         self._driver_name = driver
         self._driver: Driver | None = None
 
-    def add(self, statement: Statement, driver: Driver) -> None:
+    def add(
+        self,
+        statement: Statement,
+        driver: Driver,
+        *,
+        result: LWTResult[Any] | None = None,
+        on_applied: Callable[[], None] | None = None,
+    ) -> None:
         """Queue a statement; all statements of a batch share one driver.
+
+        ``result`` is filled in when the batch is sent, and ``on_applied`` runs
+        then if the batch was applied.
 
         :raises InvalidQueryError: the statement needs another driver, or its kind
             does not fit the batch (counters in a COUNTER batch only).
@@ -76,20 +92,35 @@ class BatchQuery:
                 "with kind='COUNTER'"
             )
         self.statements.append(statement)
+        self._outcomes.append((result, on_applied))
 
-    def execute(self) -> None:
-        """Send the queued statements now (the block's end does it for you)."""
+    def execute(self) -> bool:
+        """Send the queued statements now (the block's end does it for you).
+
+        :returns: whether the batch was applied: ``False`` only when it held
+            conditional writes and a condition did not hold (then none applied).
+        """
         if not self.statements:
-            return
+            return True
         driver = self._driver or get_driver(self._driver_name or "default")
         statements, self.statements = self.statements, []
-        driver.execute_batch(
+        outcomes, self._outcomes = self._outcomes, []
+        page = driver.execute_batch(
             statements,
             kind=self.kind,
             consistency=self.consistency,
             serial_consistency=self.serial_consistency,
             timeout=self.timeout,
         )
+        conditional = any(statement.conditional for statement in statements)
+        applied = bool(page.rows[0][0]) if conditional and page.rows else True
+        self.applied = applied
+        for result, on_applied in outcomes:
+            if result is not None:
+                object.__setattr__(result, "applied", applied)
+            if applied and on_applied is not None:
+                on_applied()
+        return applied
 
     def __enter__(self) -> BatchQuery:
         return self
@@ -104,3 +135,4 @@ class BatchQuery:
             self.execute()
         else:
             self.statements.clear()
+            self._outcomes.clear()

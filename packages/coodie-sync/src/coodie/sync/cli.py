@@ -24,6 +24,7 @@ from coodie.migrations import (
 )
 from coodie.schema_diff import SchemaDiff, diff_table
 from coodie.sync.connection import close_coodie, get_driver, init_coodie
+from coodie.types import user_type_name
 
 __all__ = ["main"]
 
@@ -136,7 +137,10 @@ def _diffs(module_name: str, keyspace: str | None) -> list[SchemaDiff]:
             continue
         seen.add((target, schema.table))
         live = driver.table_metadata(target, schema.table)
-        diffs.append(diff_table(schema, live, target))
+        live_types = driver.user_types(
+            target, [user_type_name(t) for t in schema.user_types]
+        )
+        diffs.append(diff_table(schema, live, target, live_types))
     return diffs
 
 

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from typing_extensions import Self
@@ -39,6 +41,7 @@ from coodie.sync._driver import Driver, call_hook
 from coodie.sync.batch import BatchQuery
 from coodie.sync.connection import get_driver
 from coodie.sync.queryset import QuerySet
+from coodie.types import user_type_name
 
 __all__ = ["CounterDocument", "Document", "MaterializedView"]
 
@@ -78,21 +81,33 @@ class Document(DocumentBase):
         batch: BatchQuery | None,
         consistency: str | int | None = None,
         serial_consistency: str | int | None = None,
+        *,
+        document: Document | None = None,
+        on_applied: Callable[[], None] | None = None,
     ) -> LWTResult[Self]:
-        statement.consistency = consistency_level(consistency)
-        statement.serial_consistency = consistency_level(serial_consistency)
+        if consistency is not None:
+            statement.consistency = consistency_level(consistency)
+        if serial_consistency is not None:
+            statement.serial_consistency = consistency_level(serial_consistency)
         driver = cls._driver()
         if batch is not None:
             if statement.conditional and batch.kind != "LOGGED":
                 raise InvalidQueryError(
                     "conditional writes can only be batched in a LOGGED batch"
                 )
-            batch.add(statement, driver)
-            return LWTResult(applied=True)
+            # Filled in, and on_applied run, when the batch is sent.
+            pending: LWTResult[Self] = LWTResult(applied=False)
+            batch.add(statement, driver, result=pending, on_applied=on_applied)
+            return pending
         page = driver.execute(statement)
-        if statement.conditional:
-            return lwt_result(cls, page)
-        return LWTResult(applied=True)
+        result: LWTResult[Self] = (
+            lwt_result(cls, page, document)
+            if statement.conditional
+            else LWTResult(applied=True)
+        )
+        if result.applied and on_applied is not None:
+            on_applied()
+        return result
 
     # -- schema -----------------------------------------------------------------
 
@@ -112,7 +127,10 @@ class Document(DocumentBase):
         keyspace = cls._keyspace()
         driver = cls._driver()
         live = driver.table_metadata(keyspace, schema.table)
-        statements, diff = sync_plan(schema, live, keyspace)
+        live_types = driver.user_types(
+            keyspace, [user_type_name(t) for t in schema.user_types]
+        )
+        statements, diff = sync_plan(schema, live, keyspace, live_types)
         for change in diff.changes:
             if not change.additive:
                 logger.warning("%s.%s: %s; left alone", keyspace, schema.table, change)
@@ -128,8 +146,12 @@ class Document(DocumentBase):
         """Every difference between the model and its live table."""
         schema = cls.storage_schema()
         keyspace = cls._keyspace()
-        live = cls._driver().table_metadata(keyspace, schema.table)
-        return diff_table(schema, live, keyspace)
+        driver = cls._driver()
+        live = driver.table_metadata(keyspace, schema.table)
+        live_types = driver.user_types(
+            keyspace, [user_type_name(t) for t in schema.user_types]
+        )
+        return diff_table(schema, live, keyspace, live_types)
 
     @classmethod
     def drop_table(cls) -> None:
@@ -210,8 +232,7 @@ class Document(DocumentBase):
             self, keyspace=self._keyspace(), ttl=ttl, timestamp=timestamp
         )
         if statement is not None:
-            self._run_write(statement, batch, consistency)
-            self.mark_stored()
+            self._run_write(statement, batch, consistency, on_applied=self.mark_stored)
         call_hook(self, "after_save")
 
     def insert(
@@ -236,9 +257,15 @@ class Document(DocumentBase):
             ttl=ttl,
             timestamp=timestamp,
         )
-        result = self._run_write(statement, batch, consistency, serial_consistency)
+        result = self._run_write(
+            statement,
+            batch,
+            consistency,
+            serial_consistency,
+            document=self,
+            on_applied=self.mark_stored,
+        )
         if result.applied:
-            self.mark_stored()
             call_hook(self, "after_save")
         return result
 
@@ -278,10 +305,14 @@ class Document(DocumentBase):
             if_exists=if_exists,
             if_conditions=if_conditions,
         )
-        result = self._run_write(statement, batch, consistency, serial_consistency)
-        if result.applied:
-            self._apply_changes(changes)
-        return result
+        return self._run_write(
+            statement,
+            batch,
+            consistency,
+            serial_consistency,
+            document=self,
+            on_applied=partial(self._apply_changes, changes),
+        )
 
     def delete(
         self,
@@ -308,9 +339,15 @@ class Document(DocumentBase):
             if_conditions=if_conditions,
             timestamp=timestamp,
         )
-        result = self._run_write(statement, batch, consistency, serial_consistency)
+        result = self._run_write(
+            statement,
+            batch,
+            consistency,
+            serial_consistency,
+            document=self,
+            on_applied=self.mark_unstored,
+        )
         if result.applied:
-            self.mark_unstored()
             call_hook(self, "after_delete")
         return result
 
@@ -381,8 +418,12 @@ class CounterDocument(Document):
     ) -> None:
         changes = {f"{name}__{operator}": delta for name, delta in deltas.items()}
         statement = update_document_statement(self, changes, keyspace=self._keyspace())
-        self._run_write(statement, batch, consistency)
-        self._apply_changes(changes)
+        self._run_write(
+            statement,
+            batch,
+            consistency,
+            on_applied=partial(self._apply_changes, changes),
+        )
 
 
 class MaterializedView(Document):
