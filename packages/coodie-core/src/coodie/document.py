@@ -16,7 +16,6 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import (
     BaseModel,
     ConfigDict,
-    PrivateAttr,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -64,9 +63,10 @@ class DocumentBase(BaseModel):
     __coodie_read_only__: ClassVar[bool] = False
     __coodie_counters__: ClassVar[bool] = False
 
-    # ``None`` until the database holds the document; then the names of the fields
-    # assigned since it was last read or written.
-    _coodie_loaded: frozenset[str] | None = PrivateAttr(default=None)
+    # What coodie knows of the stored row lives in the private state under
+    # "_coodie_loaded": absent or None until the database holds the document, then
+    # the names of the fields assigned since it was last read or written. It is not
+    # declared as a private attribute, which would cost every construction.
 
     class Settings:
         """Per-model settings: ``name``, ``keyspace``, ``driver``, ``default_ttl``,
@@ -79,6 +79,7 @@ class DocumentBase(BaseModel):
         cls._coodie_schema = None  # type: ignore[attr-defined]
         cls._coodie_hydrators = {}  # type: ignore[attr-defined]
         cls._coodie_adapters = {}  # type: ignore[attr-defined]
+        cls._coodie_normalizers = None  # type: ignore[attr-defined]
         root = polymorphic_root(cls)
         if root is not None:
             if root is cls:
@@ -162,15 +163,33 @@ class DocumentBase(BaseModel):
     @model_validator(mode="after")
     def _normalize_stored_forms(self) -> Self:
         values = self.__dict__
-        schema = type(self).table_schema()
-        if schema.discriminator is not None:
-            values[schema.discriminator.field_name] = schema.discriminator_value
-        for column in schema.columns:
-            normalize = column.type.normalize
-            value = values.get(column.field_name)
-            if normalize is not None and value is not None:
-                values[column.field_name] = normalize(value)
+        normalizers = type(self).__dict__.get("_coodie_normalizers")
+        if normalizers is None:
+            normalizers = type(self)._build_normalizers()
+        discriminator, per_field = normalizers
+        if discriminator is not None:
+            values[discriminator[0]] = discriminator[1]
+        for field_name, normalize in per_field:
+            value = values.get(field_name)
+            if value is not None:
+                values[field_name] = normalize(value)
         return self
+
+    @classmethod
+    def _build_normalizers(cls) -> tuple[Any, tuple[tuple[str, Any], ...]]:
+        schema = cls.table_schema()
+        discriminator = (
+            (schema.discriminator.field_name, schema.discriminator_value)
+            if schema.discriminator is not None
+            else None
+        )
+        per_field = tuple(
+            (column.field_name, column.type.normalize)
+            for column in schema.columns
+            if column.type.normalize is not None
+        )
+        cls._coodie_normalizers = (discriminator, per_field)  # type: ignore[attr-defined]
+        return cls._coodie_normalizers  # type: ignore[attr-defined,no-any-return]
 
     @classmethod
     def settings(cls, key: str, default: Any = None) -> Any:
@@ -250,7 +269,13 @@ class DocumentBase(BaseModel):
 
     def mark_stored(self) -> None:
         """Remember that the database now holds this document as it is."""
-        object.__setattr__(self, "__pydantic_private__", stored_private(type(self)))
+        private = self.__pydantic_private__
+        if private and any(key != "_coodie_loaded" for key in private):
+            # Keep the model's own private attributes.
+            stored = {**private, "_coodie_loaded": frozenset()}
+        else:
+            stored = _STORED
+        object.__setattr__(self, "__pydantic_private__", stored)
 
     def mark_unstored(self) -> None:
         """Forget the stored row (after a delete): the next save writes it whole."""
@@ -477,12 +502,13 @@ def stored_private(model: type[BaseModel]) -> dict[str, Any]:
     Shared between documents when the model has no private attributes of its own;
     coodie only ever replaces it, never changes it in place.
     """
+    if not model.__private_attributes__:
+        return _STORED
     others = {
         name: attribute.get_default()
         for name, attribute in model.__private_attributes__.items()
-        if name != "_coodie_loaded"
     }
-    return {**others, **_STORED} if others else _STORED
+    return {**others, **_STORED}
 
 
 def _user_private(document: BaseModel) -> dict[str, Any]:

@@ -125,7 +125,11 @@ class TableSchema:
     @property
     def is_counter_table(self) -> bool:
         """Whether the table holds counter columns (then only counters and keys)."""
-        return any(column.type.is_counter for column in self.columns)
+        counters = self.__dict__.get("_is_counter_table")
+        if counters is None:
+            counters = any(column.type.is_counter for column in self.columns)
+            object.__setattr__(self, "_is_counter_table", counters)
+        return bool(counters)
 
     def qualified_table(self, keyspace: str | None = None) -> str:
         """The table name as CQL text, with its keyspace when one is known."""

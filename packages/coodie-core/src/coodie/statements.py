@@ -146,6 +146,12 @@ def _using_values(ttl: int | None, timestamp: int | None) -> list[Any]:
 
 
 @cache
+def _insert_texts(schema: TableSchema) -> dict[tuple[Any, ...], str]:
+    """INSERT texts of one table by shape: a plain dict lookup on the hot path."""
+    return {}
+
+
+@cache
 def all_columns(schema: TableSchema) -> tuple[str, ...]:
     """Every column in the model's field order, so rows come back in that order.
 
@@ -183,22 +189,26 @@ def insert_statement(
             "change them with increment() or decrement()"
         )
     values = document.__dict__
-    names = tuple(column.name for column in schema.columns)
-    bound = [
-        bind_value(
-            schema, column, values.get(column.field_name), key=column.is_primary_key
+    bound = []
+    for column in schema.columns:
+        value = values.get(column.field_name)
+        if value is None or column.is_primary_key or column.type.to_db is not None:
+            value = bind_value(schema, column, value, key=column.is_primary_key)
+        bound.append(value)
+    shape = (keyspace, if_not_exists, ttl is not None, timestamp is not None)
+    cql = _insert_texts(schema).get(shape)
+    if cql is None:
+        cql = insert_cql(
+            schema,
+            keyspace,
+            all_columns(schema),
+            if_not_exists=if_not_exists,
+            ttl=ttl is not None,
+            timestamp=timestamp is not None,
         )
-        for column in schema.columns
-    ]
-    cql = insert_cql(
-        schema,
-        keyspace,
-        names,
-        if_not_exists=if_not_exists,
-        ttl=ttl is not None,
-        timestamp=timestamp is not None,
-    )
-    bound.extend(_using_values(ttl, timestamp))
+        _insert_texts(schema)[shape] = cql
+    if ttl is not None or timestamp is not None:
+        bound.extend(_using_values(ttl, timestamp))
     return Statement(
         cql,
         bound,

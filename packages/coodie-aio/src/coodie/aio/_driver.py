@@ -62,9 +62,11 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-async def _wait_for(future: ResponseFuture) -> None:
-    """Wait, without blocking the loop, until the driver has finished ``future``."""
-    native = current_token().native_token
+async def _wait_for(future: ResponseFuture, native: Any) -> None:
+    """Wait, without blocking the loop, until the driver has finished ``future``.
+
+    ``native`` is the running loop's token: an asyncio loop or a trio token.
+    """
     if isinstance(native, asyncio.AbstractEventLoop):
         waiter: asyncio.Future[None] = native.create_future()
 
@@ -91,10 +93,12 @@ async def _wait_for(future: ResponseFuture) -> None:
 
 async def call_hook(document: object, name: str) -> None:
     """Run a model's hook (``before_save``, ...), awaiting it if it is async."""
-    hook = getattr(document, name, None)
+    # Looked up on the class: a missing attribute of a pydantic instance is slow
+    # to report, and most models declare no hooks.
+    hook = getattr(type(document), name, None)
     if hook is None:
         return
-    outcome = hook()
+    outcome = hook(document)
     if inspect.isawaitable(outcome):
         await outcome
 
@@ -138,16 +142,22 @@ class Driver:
         self.max_in_flight = max_in_flight
         self._owns_cluster = owns_cluster
         self._prepared: dict[str, Any] = {}
-        self._slots: tuple[object, anyio.Semaphore] | None = None
+        # One semaphore per event loop: asyncio's own on asyncio (cheapest),
+        # AnyIO's elsewhere.
+        self._slots: tuple[object, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<coodie.aio Driver {self.name!r} keyspace={self.keyspace!r}>"
 
-    def _in_flight_slots(self) -> anyio.Semaphore:
-        native = current_token().native_token
+    def _in_flight_slots(self, native: Any) -> Any:
         slots = self._slots
         if slots is None or slots[0] is not native:
-            slots = (native, anyio.Semaphore(self.max_in_flight, fast_acquire=True))
+            semaphore: Any
+            if isinstance(native, asyncio.AbstractEventLoop):
+                semaphore = asyncio.Semaphore(self.max_in_flight)
+            else:
+                semaphore = anyio.Semaphore(self.max_in_flight, fast_acquire=True)
+            slots = (native, semaphore)
             self._slots = slots
         return slots[1]
 
@@ -209,7 +219,8 @@ class Driver:
     async def _send(self, request: Any, statement: Statement) -> ResultPage:
         logger.debug("executing %s", statement.cql)
         timeout = _NOT_SET if statement.timeout is None else statement.timeout
-        async with self._in_flight_slots():
+        native = current_token().native_token
+        async with self._in_flight_slots(native):
             try:
                 future = self.session.execute_async(
                     request,
@@ -219,7 +230,7 @@ class Driver:
                 )
             except Exception as error:
                 raise translate_error(error, statement) from error
-            await _wait_for(future)
+            await _wait_for(future, native)
         try:
             result = future.result()
         except Exception as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from coodie.exceptions import InvalidQueryError, MultipleDocumentsFound
@@ -291,8 +292,7 @@ class DocumentStream(Generic[DocumentT]):
     def __init__(self, queryset: QuerySet[DocumentT], page_size: int) -> None:
         self._queryset = queryset
         self._page_size = page_size
-        self._documents: list[DocumentT] = []
-        self._position = 0
+        self._documents: Iterator[DocumentT] = iter(())
         self._paging_state: bytes | None = None
         self._exhausted = False
 
@@ -300,14 +300,14 @@ class DocumentStream(Generic[DocumentT]):
         return self
 
     async def __anext__(self) -> DocumentT:
-        while self._position >= len(self._documents):
+        while True:
+            document = next(self._documents, None)
+            if document is not None:
+                return document
             if self._exhausted:
                 raise StopAsyncIteration
-            self._documents, self._paging_state = await self._queryset._page(
+            page, self._paging_state = await self._queryset._page(
                 self._paging_state, self._page_size
             )
-            self._position = 0
+            self._documents = iter(page)
             self._exhausted = self._paging_state is None
-        document = self._documents[self._position]
-        self._position += 1
-        return document

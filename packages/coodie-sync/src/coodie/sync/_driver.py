@@ -36,10 +36,12 @@ def call_hook(document: object, name: str) -> None:
     :raises ConfigurationError: the hook is a coroutine function, which the
         blocking door cannot run.
     """
-    hook = getattr(document, name, None)
+    # Looked up on the class: a missing attribute of a pydantic instance is slow
+    # to report, and most models declare no hooks.
+    hook = getattr(type(document), name, None)
     if hook is None:
         return
-    outcome = hook()
+    outcome = hook(document)
     if inspect.isawaitable(outcome):
         if inspect.iscoroutine(outcome):
             outcome.close()

@@ -62,7 +62,11 @@ class Document(DocumentBase):
 
     @classmethod
     def _driver(cls) -> Driver:
-        return get_driver(cls.settings("driver", "default"))
+        name = cls.__dict__.get("_coodie_driver_name")
+        if name is None:
+            name = cls.settings("driver", "default")
+            cls._coodie_driver_name = name  # type: ignore[attr-defined]
+        return get_driver(name)
 
     @classmethod
     def _keyspace(cls) -> str:
