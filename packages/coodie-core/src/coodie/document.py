@@ -44,7 +44,7 @@ from coodie.schema import (
 )
 from coodie.types import column_type
 
-__all__ = ["DocumentBase", "bind_value", "check_writable", "lwt_result"]
+__all__ = ["DocumentBase", "bind_value", "check_writable", "lwt_result", "model_hook"]
 
 
 DocumentT = TypeVar("DocumentT", bound="DocumentBase")
@@ -514,6 +514,21 @@ def stored_private(model: type[BaseModel]) -> dict[str, Any]:
 def _user_private(document: BaseModel) -> dict[str, Any]:
     private = document.__pydantic_private__ or {}
     return {key: value for key, value in private.items() if key != "_coodie_loaded"}
+
+
+def model_hook(model: type, name: str) -> Callable[..., Any] | None:
+    """The model's ``before_save`` / ``after_save`` / ... hook, or ``None``.
+
+    Looked up once per class: asking a pydantic model (or its class) for an
+    attribute it lacks is slow, and most models declare no hooks.
+    """
+    hooks: dict[str, Any] | None = model.__dict__.get("_coodie_hooks")
+    if hooks is None:
+        hooks = {}
+        type.__setattr__(model, "_coodie_hooks", hooks)
+    if name not in hooks:
+        hooks[name] = getattr(model, name, None)
+    return hooks[name]  # type: ignore[no-any-return]
 
 
 def check_writable(model: type[DocumentBase], action: str) -> None:

@@ -37,6 +37,7 @@ from coodie._cassandra import (
 from coodie._cassandra import (
     fresh_user_types as _fresh_user_types,
 )
+from coodie.document import model_hook
 from coodie.results import ResultPage
 from coodie.schema_diff import LiveTable
 from coodie.statements import Statement
@@ -93,9 +94,7 @@ async def _wait_for(future: ResponseFuture, native: Any) -> None:
 
 async def call_hook(document: object, name: str) -> None:
     """Run a model's hook (``before_save``, ...), awaiting it if it is async."""
-    # Looked up on the class: a missing attribute of a pydantic instance is slow
-    # to report, and most models declare no hooks.
-    hook = getattr(type(document), name, None)
+    hook = model_hook(type(document), name)
     if hook is None:
         return
     outcome = hook(document)

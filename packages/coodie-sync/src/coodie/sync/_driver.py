@@ -18,6 +18,7 @@ from coodie._cassandra import (
     result_page,
     translate_error,
 )
+from coodie.document import model_hook
 from coodie.exceptions import ConfigurationError
 from coodie.results import ResultPage
 from coodie.schema_diff import LiveTable
@@ -36,9 +37,7 @@ def call_hook(document: object, name: str) -> None:
     :raises ConfigurationError: the hook is a coroutine function, which the
         blocking door cannot run.
     """
-    # Looked up on the class: a missing attribute of a pydantic instance is slow
-    # to report, and most models declare no hooks.
-    hook = getattr(type(document), name, None)
+    hook = model_hook(type(document), name)
     if hook is None:
         return
     outcome = hook(document)
