@@ -33,7 +33,7 @@ from cassandra.cluster import (
     NoHostAvailable,
     Session,
 )
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, RetryPolicy, TokenAwarePolicy
 from cassandra.protocol import ConfigurationException, InvalidRequest, SyntaxException
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, tuple_factory
 
@@ -90,6 +90,7 @@ def _profile(
     **policies: Any,
 ) -> ExecutionProfile:
     level = consistency_level(consistency)
+    policies.setdefault("retry_policy", _IdempotentOnlyRetryPolicy())
     return ExecutionProfile(
         load_balancing_policy=load_balancing_policy
         or TokenAwarePolicy(DCAwareRoundRobinPolicy()),
@@ -140,14 +141,38 @@ def install_profile(
     """Give a session coodie's profile (plain tuple rows) without touching others."""
     cluster = session.cluster
     if PROFILE not in cluster.profile_manager.profiles:
-        policy = cluster.profile_manager.default.load_balancing_policy
-        profile = _profile(consistency, request_timeout, policy)
+        # A copy of the session's own default profile, with coodie's row format:
+        # its load balancing, retry and speculative execution policies stay.
+        level = consistency_level(consistency)
+        changes: dict[str, Any] = {
+            "row_factory": tuple_factory,
+            "request_timeout": request_timeout,
+        }
+        if level is not None:
+            changes["consistency_level"] = level
+        profile = session.execution_profile_clone_update(
+            EXEC_PROFILE_DEFAULT, **changes
+        )
         cluster.add_execution_profile(PROFILE, profile)
 
 
 def bind(prepared: PreparedStatement, statement: Statement) -> Any:
-    """Bind a statement's values and flags to its prepared form."""
-    bound = prepared.bind(statement.values)
+    """Bind a statement's values and flags to its prepared form.
+
+    :raises InvalidQueryError: the number of values differs from the number of
+        ``?`` markers, or a value does not fit its column (named in the message).
+    """
+    markers = len(prepared.column_metadata)
+    if len(statement.values) != markers:
+        which = "many" if len(statement.values) > markers else "few"
+        raise InvalidQueryError(
+            f"Too {which} arguments: the statement has {markers} ? markers but "
+            f"{len(statement.values)} values were given: {statement.cql}"
+        )
+    try:
+        bound = prepared.bind(statement.values)
+    except Exception as error:
+        raise _binding_error(prepared, statement, error) from error
     bound.is_idempotent = statement.idempotent
     if statement.consistency is not None:
         bound.consistency_level = statement.consistency
@@ -156,6 +181,44 @@ def bind(prepared: PreparedStatement, statement: Statement) -> Any:
     if statement.fetch_size is not None:
         bound.fetch_size = statement.fetch_size
     return bound
+
+
+def _binding_error(
+    prepared: PreparedStatement, statement: Statement, error: Exception
+) -> InvalidQueryError:
+    """Say which column a value did not fit, and whose field it is."""
+    version = prepared.protocol_version
+    for column, value in zip(prepared.column_metadata, statement.values, strict=False):
+        if value is None:
+            continue
+        try:
+            column.type.serialize(value, version)
+        except Exception as cause:
+            where = (
+                f"{statement.origin}.{column.name}"
+                if statement.origin
+                else f'column "{column.name}"'
+            )
+            return InvalidQueryError(
+                f"{where}: {value!r} does not fit a "
+                f"{column.type.cql_parameterized_type()} column ({cause}); pass a "
+                "value of the field's type"
+            )
+    return InvalidQueryError(
+        f"the values do not fit the statement: {error} ({statement.cql})"
+    )
+
+
+class _IdempotentOnlyRetryPolicy(RetryPolicy):  # type: ignore[misc]
+    """The driver's default retries, except that a request which cannot safely be
+    repeated (``is_idempotent`` false) is never sent again after a request error."""
+
+    def on_request_error(
+        self, query: Any, consistency: Any, error: Any, retry_num: int
+    ) -> Any:
+        if query is not None and not query.is_idempotent:
+            return self.RETHROW, None
+        return super().on_request_error(query, consistency, error, retry_num)
 
 
 def make_batch(
@@ -283,7 +346,12 @@ def translate_error(error: BaseException, statement: Statement | str) -> CoodieE
             )
         if any(isinstance(cause, AuthenticationFailed) for cause in inner):
             return AuthenticationError(f"the cluster refused the credentials: {error}")
-        if any(isinstance(cause, ssl.SSLError) for cause in inner):
+        if any(
+            isinstance(cause, ssl.SSLError)
+            or "CERTIFICATE_VERIFY_FAILED" in str(cause)
+            or "SSL" in type(cause).__name__
+            for cause in inner
+        ):
             return AuthenticationError(f"the TLS handshake failed: {error}")
         return ClusterConnectionError(
             f"no node could be reached: {error}; check the hosts and that the "

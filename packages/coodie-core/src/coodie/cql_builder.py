@@ -156,8 +156,15 @@ def _replication(
     replication_factor: int, strategy: str, data_centers: Mapping[str, int] | None
 ) -> str:
     if strategy == "SimpleStrategy":
-        if replication_factor < 1:
-            raise InvalidQueryError("replication_factor must be at least 1")
+        if (
+            not isinstance(replication_factor, int)
+            or isinstance(replication_factor, bool)
+            or replication_factor < 1
+        ):
+            raise InvalidQueryError(
+                f"replication_factor must be a whole number of at least 1, not "
+                f"{replication_factor!r}"
+            )
         options: dict[str, Any] = {
             "class": "SimpleStrategy",
             "replication_factor": int(replication_factor),
@@ -183,6 +190,13 @@ def _replication(
     return _cql_literal(options)
 
 
+def _check_durable_writes(durable_writes: object) -> None:
+    if not isinstance(durable_writes, bool):
+        raise InvalidQueryError(
+            f"durable_writes must be True or False, not {durable_writes!r}"
+        )
+
+
 def create_keyspace_cql(
     name: str,
     replication_factor: int = 1,
@@ -194,6 +208,7 @@ def create_keyspace_cql(
 ) -> str:
     """``CREATE KEYSPACE`` with SimpleStrategy or NetworkTopologyStrategy."""
     check_identifier("keyspace", name)
+    _check_durable_writes(durable_writes)
     guard = " IF NOT EXISTS" if if_not_exists else ""
     replication = _replication(replication_factor, strategy, data_centers)
     return (
@@ -212,6 +227,7 @@ def alter_keyspace_cql(
 ) -> str:
     """``ALTER KEYSPACE`` to new replication settings."""
     check_identifier("keyspace", name)
+    _check_durable_writes(durable_writes)
     replication = _replication(replication_factor, strategy, data_centers)
     return (
         f"ALTER KEYSPACE {quote(name)} WITH replication = {replication}"

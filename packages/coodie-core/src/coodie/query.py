@@ -316,7 +316,7 @@ class QueryState:
         statement = Statement(
             cql,
             [*prefix, *values, *self.where_values, *condition_values],
-            idempotent=not conditional and assignments_idempotent(assignments),
+            idempotent=not conditional and assignments_idempotent(assignments, schema),
             conditional=conditional,
             counter=schema.is_counter_table,
         )

@@ -91,6 +91,7 @@ class Statement:
         "cql",
         "fetch_size",
         "idempotent",
+        "origin",
         "paging_state",
         "serial_consistency",
         "timeout",
@@ -110,8 +111,10 @@ class Statement:
         timeout: float | None = None,
         fetch_size: int | None = None,
         paging_state: bytes | None = None,
+        origin: str | None = None,
     ) -> None:
         self.cql = cql
+        self.origin = origin
         self.values = values
         self.idempotent = idempotent
         self.conditional = conditional
@@ -212,8 +215,11 @@ def insert_statement(
     return Statement(
         cql,
         bound,
-        idempotent=not if_not_exists,
+        # Repeating a write of a whole list appends it again (a retry reuses the
+        # client timestamp), so such inserts are not idempotent.
+        idempotent=not if_not_exists and not _writes_whole_list(schema, values),
         conditional=if_not_exists,
+        origin=schema.model_name,
     )
 
 
@@ -259,13 +265,14 @@ def save_statement(
     bound = [
         bind_value(schema, column, values[column.field_name]) for column in columns
     ]
-    cql = update_cql(
-        schema,
-        keyspace,
-        tuple(Assignment(column.name) for column in columns),
-        _key_where(schema),
+    assignments = tuple(Assignment(column.name) for column in columns)
+    cql = update_cql(schema, keyspace, assignments, _key_where(schema))
+    return Statement(
+        cql,
+        bound + document.key_values(),
+        idempotent=assignments_idempotent(assignments, schema),
+        origin=schema.model_name,
     )
-    return Statement(cql, bound + document.key_values(), idempotent=True)
 
 
 def column_metadata_statement(
@@ -368,15 +375,47 @@ def update_document_statement(
     return Statement(
         cql,
         bound,
-        idempotent=not conditional and assignments_idempotent(assignments),
+        idempotent=not conditional and assignments_idempotent(assignments, schema),
         conditional=conditional,
         counter=schema.is_counter_table,
+        origin=schema.model_name,
     )
 
 
-def assignments_idempotent(assignments: Sequence[Assignment]) -> bool:
-    """Whether repeating these changes leaves the row as applying them once does."""
-    return all(a.operator not in _REPEATING_OPERATORS for a in assignments)
+def assignments_idempotent(
+    assignments: Sequence[Assignment], schema: TableSchema
+) -> bool:
+    """Whether repeating these changes leaves the row as applying them once does.
+
+    Appends, prepends and counter changes repeat; so does setting a whole
+    (not frozen) list, which a retry with the same timestamp appends again.
+    """
+    lists = _unfrozen_lists(schema)
+    return all(
+        a.operator not in _REPEATING_OPERATORS
+        and not (a.operator == "set" and a.column in lists)
+        for a in assignments
+    )
+
+
+@cache
+def _unfrozen_lists(schema: TableSchema) -> frozenset[str]:
+    return frozenset(
+        column.name
+        for column in schema.columns
+        if column.type.empty is list and not column.type.cql.startswith("frozen<")
+    )
+
+
+def _writes_whole_list(schema: TableSchema, values: Mapping[str, Any]) -> bool:
+    lists = _unfrozen_lists(schema)
+    if not lists:
+        return False
+    return any(
+        values.get(column.field_name)
+        for column in schema.columns
+        if column.name in lists
+    )
 
 
 def update_assignments(

@@ -166,7 +166,9 @@ class Driver:
         if prepared is None:
             logger.debug("preparing %s", cql)
             try:
-                prepared = await anyio.to_thread.run_sync(self.session.prepare, cql)
+                prepared = await anyio.to_thread.run_sync(
+                    self.session.prepare, cql, abandon_on_cancel=True
+                )
             except Exception as error:
                 raise translate_error(error, cql) from error
             self._prepared[cql] = prepared

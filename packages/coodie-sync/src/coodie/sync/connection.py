@@ -68,13 +68,24 @@ def init_coodie(
     :param cluster_options: further keyword arguments for the driver's
         ``Cluster``; ``load_balancing_policy``, ``retry_policy`` and
         ``speculative_execution_policy`` go to coodie's execution profile.
-    :raises ConfigurationError: neither hosts nor a session were given.
+    :raises ConfigurationError: neither hosts nor a session were given, hosts is
+        not a list or a str, or request_timeout is not above 0.
     :raises InvalidQueryError: an unknown consistency level.
     :raises ClusterConnectionError: no node could be reached.
     :raises AuthenticationError: the credentials or certificate were refused.
     """
     if keyspace is not None:
         check_identifier("keyspace", keyspace)
+    if not isinstance(request_timeout, (int, float)) or request_timeout <= 0:
+        raise ConfigurationError(
+            f"request_timeout must be a number of seconds above 0, not "
+            f"{request_timeout!r}"
+        )
+    if hosts is not None and not isinstance(hosts, (str, list, tuple)):
+        raise ConfigurationError(
+            f"hosts must be a list of contact points or a comma-separated str, "
+            f"not {hosts!r}"
+        )
     if session is not None:
         install_profile(session, consistency, request_timeout)
         cluster: Cluster = session.cluster
