@@ -8,11 +8,6 @@ Build it from the repository's root with::
 from __future__ import annotations
 
 from importlib.metadata import version as installed_version
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sphinx.application import Sphinx
 
 project = "coodie"
 author = "The coodie developers"
@@ -42,19 +37,3 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 
 html_theme = "furo"
 html_title = f"coodie {release}"
-
-# Pages that other parts of the project write; the table of contents lists each
-# one only once it is in the tree, so the build passes before that.
-OPTIONAL_PAGES = ("performance", "reliability")
-
-
-def _drop_missing_pages(app: Sphinx, docname: str, source: list[str]) -> None:
-    if docname != root_doc:
-        return
-    for page in OPTIONAL_PAGES:
-        if not (Path(app.srcdir) / f"{page}.md").exists():
-            source[0] = source[0].replace(f"\n{page}\n", "\n")
-
-
-def setup(app: Sphinx) -> None:
-    app.connect("source-read", _drop_missing_pages)
