@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,3 +46,15 @@ def drop_keyspace_around(
     yield drop
     for name in names:
         cql_session.execute(f"DROP KEYSPACE IF EXISTS {name}")
+
+
+@pytest.fixture(autouse=True)
+def restore_coodie_logging() -> Iterator[None]:
+    """Pages configure logging as a user would; later tests get it back as it was."""
+    loggers = [
+        logging.getLogger(name) for name in ("coodie", "coodie.aio", "coodie.sync")
+    ]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
