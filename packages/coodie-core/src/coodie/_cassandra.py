@@ -61,6 +61,8 @@ __all__ = [
     "fresh_user_types",
     "install_profile",
     "make_batch",
+    "prepare_timed_out",
+    "profile_timeout",
     "result_page",
     "translate_error",
 ]
@@ -154,6 +156,26 @@ def install_profile(
             EXEC_PROFILE_DEFAULT, **changes
         )
         cluster.add_execution_profile(PROFILE, profile)
+
+
+def profile_timeout(session: Session) -> float:
+    """The request timeout of coodie's profile, in seconds.
+
+    ``Session.prepare()`` waits the driver's own default (10 s), which cannot be
+    changed while execution profiles are in use; the doors bound the wait by this
+    instead, so that the first request of a new statement shape ends within the
+    same timeout as every other.
+    """
+    timeout = session.get_execution_profile(PROFILE).request_timeout
+    return 10.0 if timeout is None else float(timeout)
+
+
+def prepare_timed_out(cql: str, timeout: float) -> OperationTimedOut:
+    """The error for a ``PREPARE`` that got no answer within ``timeout``."""
+    return OperationTimedOut(
+        f"Preparing the statement got no answer within {timeout:g} s "
+        f"(while running: {cql})"
+    )
 
 
 def bind(prepared: PreparedStatement, statement: Statement) -> Any:

@@ -28,6 +28,8 @@ from coodie._cassandra import (
     PROFILE,
     bind,
     make_batch,
+    prepare_timed_out,
+    profile_timeout,
     result_page,
     translate_error,
 )
@@ -141,6 +143,7 @@ class Driver:
         self.max_in_flight = max_in_flight
         self._owns_cluster = owns_cluster
         self._prepared: dict[str, Any] = {}
+        self._prepare_timeout = profile_timeout(session)
         # One semaphore per event loop: asyncio's own on asyncio (cheapest),
         # AnyIO's elsewhere.
         self._slots: tuple[object, Any] | None = None
@@ -160,15 +163,25 @@ class Driver:
             self._slots = slots
         return slots[1]
 
-    async def prepare(self, cql: str) -> Any:
-        """Return the prepared form of ``cql``, preparing it on first use."""
+    async def prepare(self, cql: str, timeout: float | None = None) -> Any:
+        """Return the prepared form of ``cql``, preparing it on first use.
+
+        :param timeout: seconds to wait for the cluster; by default the
+            driver's request timeout.
+        :raises OperationTimedOut: the cluster did not answer in time.
+        """
         prepared = self._prepared.get(cql)
         if prepared is None:
             logger.debug("preparing %s", cql)
+            if timeout is None:
+                timeout = self._prepare_timeout
             try:
-                prepared = await anyio.to_thread.run_sync(
-                    self.session.prepare, cql, abandon_on_cancel=True
-                )
+                with anyio.fail_after(timeout):
+                    prepared = await anyio.to_thread.run_sync(
+                        self.session.prepare, cql, abandon_on_cancel=True
+                    )
+            except TimeoutError:
+                raise prepare_timed_out(cql, timeout) from None
             except Exception as error:
                 raise translate_error(error, cql) from error
             self._prepared[cql] = prepared
@@ -180,7 +193,7 @@ class Driver:
         :raises CoodieError: the cluster refused the statement or did not answer.
         """
         prepared = self._prepared.get(statement.cql) or await self.prepare(
-            statement.cql
+            statement.cql, statement.timeout
         )
         try:
             bound = bind(prepared, statement)
@@ -201,7 +214,7 @@ class Driver:
         batch = make_batch(kind, consistency, serial_consistency)
         for statement in statements:
             prepared = self._prepared.get(statement.cql) or await self.prepare(
-                statement.cql
+                statement.cql, timeout
             )
             try:
                 batch.add(prepared, statement.values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -15,6 +16,8 @@ from coodie._cassandra import (
     fresh_table_metadata,
     fresh_user_types,
     make_batch,
+    prepare_timed_out,
+    profile_timeout,
     result_page,
     translate_error,
 )
@@ -29,6 +32,12 @@ __all__ = ["Driver", "call_hook", "connect_cluster", "run_blocking"]
 T = TypeVar("T")
 
 logger = logging.getLogger("coodie.sync")
+
+# Threads that wait for the driver's Session.prepare(); a statement shape is
+# prepared once, so these are seldom busy.
+_PREPARERS = concurrent.futures.ThreadPoolExecutor(
+    max_workers=4, thread_name_prefix="coodie-prepare"
+)
 
 
 def call_hook(document: object, name: str) -> None:
@@ -88,17 +97,30 @@ class Driver:
         self.max_in_flight = max_in_flight
         self._owns_cluster = owns_cluster
         self._prepared: dict[str, Any] = {}
+        self._prepare_timeout = profile_timeout(session)
 
     def __repr__(self) -> str:
         return f"<coodie.sync Driver {self.name!r} keyspace={self.keyspace!r}>"
 
-    def prepare(self, cql: str) -> Any:
-        """Return the prepared form of ``cql``, preparing it on first use."""
+    def prepare(self, cql: str, timeout: float | None = None) -> Any:
+        """Return the prepared form of ``cql``, preparing it on first use.
+
+        :param timeout: seconds to wait for the cluster; by default the
+            driver's request timeout.
+        :raises OperationTimedOut: the cluster did not answer in time.
+        """
         prepared = self._prepared.get(cql)
         if prepared is None:
             logger.debug("preparing %s", cql)
+            if timeout is None:
+                timeout = self._prepare_timeout
+            # The driver's prepare() waits its own 10 s; a helper thread waits
+            # for it, so this call returns within ``timeout`` even if it does not.
+            pending = _PREPARERS.submit(self.session.prepare, cql)
             try:
-                prepared = self.session.prepare(cql)
+                prepared = pending.result(timeout)
+            except concurrent.futures.TimeoutError:
+                raise prepare_timed_out(cql, timeout) from None
             except Exception as error:
                 raise translate_error(error, cql) from error
             self._prepared[cql] = prepared
@@ -109,7 +131,9 @@ class Driver:
 
         :raises CoodieError: the cluster refused the statement or did not answer.
         """
-        prepared = self._prepared.get(statement.cql) or self.prepare(statement.cql)
+        prepared = self._prepared.get(statement.cql) or self.prepare(
+            statement.cql, statement.timeout
+        )
         try:
             bound = bind(prepared, statement)
         except Exception as error:
@@ -128,7 +152,9 @@ class Driver:
         """Send several statements as one ``BATCH``."""
         batch = make_batch(kind, consistency, serial_consistency)
         for statement in statements:
-            prepared = self._prepared.get(statement.cql) or self.prepare(statement.cql)
+            prepared = self._prepared.get(statement.cql) or self.prepare(
+                statement.cql, timeout
+            )
             try:
                 batch.add(prepared, statement.values)
             except Exception as error:
