@@ -183,6 +183,35 @@ def test_a_column_the_model_does_not_declare_is_ignored() -> None:
     assert not hasattr(document, "legacy")
 
 
+def test_documents_of_one_projection_share_no_mutable_state() -> None:
+    first, second = Event.from_rows(
+        ("id",), [(uuid.UUID(int=3),), (uuid.UUID(int=4),)]
+    )
+
+    first.tags.append("mine")
+    first.title = "changed"
+
+    assert second.tags == []
+    assert second.model_fields_set == {"id"}
+    assert first.model_fields_set == {"id", "title"}
+
+
+def test_an_aware_timestamp_from_a_row_comes_back_in_utc() -> None:
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    at = dt.datetime(2024, 1, 1, 10, 0, tzinfo=plus_two)
+
+    (event,) = Event.from_rows(ROW_COLUMNS, [_row(at=at)])
+
+    assert event.at == at
+    assert event.at.tzinfo is UTC
+    assert event.at.hour == 8
+
+
+def test_a_row_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="unpack"):
+        Event.from_rows(ROW_COLUMNS, [_row()[:-1]])
+
+
 # -- values bound for a filter ---------------------------------------------------------
 
 

@@ -552,102 +552,121 @@ class _Hydrator:
     """Turns rows of one column layout into documents of one model.
 
     Everything that depends only on the layout (which columns the model declares,
-    which need converting, which fields are missing) is worked out once.
+    which need converting, which fields are missing) is worked out once, and
+    written out as the source of one function that builds documents from rows:
+    per row it unpacks the tuple, converts what needs converting and fills the
+    document's slots, with no loop over columns and no lookups by name.
     """
 
     def __init__(self, model: type[DocumentBase], columns: tuple[str, ...]) -> None:
         schema = model.table_schema()
-        declared = [
-            (position, schema.by_name[name])
-            for position, name in enumerate(columns)
-            if name in schema.by_name
-        ]
         self.model = model
-        self.field_names = tuple(column.field_name for _, column in declared)
-        self.picker: Callable[[Sequence[Any]], tuple[Any, ...]] | None = None
-        if len(declared) != len(columns):
-            positions = [position for position, _ in declared]
-            self.picker = lambda row: tuple(row[i] for i in positions)
-        self.converters = tuple(
-            (column.field_name, column.type.from_db)
-            for _, column in declared
-            if column.type.from_db is not None
-        )
-        self.empties = tuple(
-            (column.field_name, factory)
-            for _, column in declared
-            if (factory := _missing_value(model, column)) is not None
-        )
-        read = set(self.field_names)
-        self.defaults = tuple(
-            (name, info)
-            for name, info in model.model_fields.items()
-            if name not in read
-        )
-        self.fields_set = read
+        self.columns = columns
         self.dispatch: tuple[int, dict[str, type[DocumentBase]]] | None = None
         if schema.discriminator is not None and schema.discriminator.name in columns:
             registry = schema.root._coodie_subclasses  # type: ignore[union-attr]
             self.dispatch = (columns.index(schema.discriminator.name), registry)
         self.is_root = schema.root is model
-        self.columns = columns
-        self.private = stored_private(model)
-        # Every document that holds all fields can share one fields-set: pydantic
-        # only ever adds field names to it, and all of them are in it already.
-        self.shared_fields_set = not self.defaults
+        self.documents_of: Callable[[Sequence[Sequence[Any]]], list[DocumentBase]]
+        self.documents_of = _compile_hydrator(model, schema, columns)
 
     def documents(self, rows: Sequence[Sequence[Any]]) -> list[DocumentBase]:
-        model, names, picker = self.model, self.field_names, self.picker
-        converters, empties, defaults = self.converters, self.empties, self.defaults
-        private = self.private
-        fields_set = self.fields_set
-        shared = self.shared_fields_set
-        new = object.__new__
-        set_attribute = object.__setattr__
+        if self.dispatch is None:
+            return self.documents_of(rows)
+        # One table holds a class hierarchy: each row goes to its own class.
+        position, registry = self.dispatch
         documents: list[DocumentBase] = []
-        dispatch = self.dispatch
         for row in rows:
-            if dispatch is not None:
-                position, registry = dispatch
-                klass = registry.get(row[position])
-                if klass is None and self.is_root:
-                    klass = model
-                if klass is None or not issubclass(klass, model):
-                    # A row of another branch of the hierarchy: not of this class.
-                    continue
-                if klass is not model:
-                    hydrator = klass._hydrator(self.columns)
-                    documents.extend(hydrator.documents([row]))
-                    continue
-            values = dict(zip(names, picker(row) if picker else row, strict=True))
-            for name, from_db in converters:
-                value = values[name]
-                if value is not None:
-                    values[name] = from_db(value)
-            for name, empty in empties:
-                if values[name] is None:
-                    values[name] = empty()
-            for name, info in defaults:
-                values[name] = (
-                    None
-                    if info.is_required()
-                    else info.get_default(call_default_factory=True)
-                )
-            document = new(model)
-            set_attribute(document, "__dict__", values)
-            set_attribute(
-                document,
-                "__pydantic_fields_set__",
-                fields_set if shared else set(fields_set),
-            )
-            set_attribute(document, "__pydantic_extra__", None)
-            set_attribute(
-                document,
-                "__pydantic_private__",
-                private if private is _STORED else stored_private(model),
-            )
-            documents.append(document)
+            klass = registry.get(row[position])
+            if klass is None and self.is_root:
+                klass = self.model
+            if klass is None or not issubclass(klass, self.model):
+                # A row of another branch of the hierarchy: not of this class.
+                continue
+            hydrator = self if klass is self.model else klass._hydrator(self.columns)
+            documents.extend(hydrator.documents_of((row,)))
         return documents
+
+
+def _compile_hydrator(
+    model: type[DocumentBase], schema: TableSchema, columns: tuple[str, ...]
+) -> Callable[[Sequence[Sequence[Any]]], list[DocumentBase]]:
+    """Write and compile the function that turns rows of ``columns`` into documents.
+
+    Only positions and field names (Python identifiers) go into the source; every
+    converter and default is passed in by name through the function's globals.
+    """
+    namespace: dict[str, Any] = {
+        "model": model,
+        "new": object.__new__,
+        "set_attribute": object.__setattr__,
+        # The slots of pydantic's BaseModel, set through their descriptors.
+        "set_fields_set": vars(BaseModel)["__pydantic_fields_set__"].__set__,
+        "set_extra": vars(BaseModel)["__pydantic_extra__"].__set__,
+        "set_private": vars(BaseModel)["__pydantic_private__"].__set__,
+        "stored_private": stored_private,
+        "private": stored_private(model),
+    }
+    unpacked: list[str] = []
+    entries: list[str] = []
+    read: set[str] = set()
+    for position, name in enumerate(columns):
+        column = schema.by_name.get(name)
+        if column is None:
+            unpacked.append("_")  # a column the model does not declare
+            continue
+        variable = f"column_{position}"
+        unpacked.append(variable)
+        read.add(column.field_name)
+        expression = variable
+        if column.type.from_db is not None:
+            namespace[f"convert_{position}"] = column.type.from_db
+            expression = f"convert_{position}({variable})"
+        empty = _missing_value(model, column)
+        if empty is not None:
+            namespace[f"empty_{position}"] = empty
+            otherwise = f"empty_{position}()"
+        else:
+            otherwise = "None"
+        if expression != variable or otherwise != "None":
+            expression = f"{otherwise} if {variable} is None else {expression}"
+        entries.append(f"{column.field_name!r}: {expression}")
+    if not unpacked:
+        unpacked.append("()")  # rows of no columns: empty tuples
+    for name, info in model.model_fields.items():
+        if name in read:
+            continue
+        if info.is_required():
+            entries.append(f"{name!r}: None")
+        else:
+            namespace[f"default_{name}"] = partial(
+                info.get_default, call_default_factory=True
+            )
+            entries.append(f"{name!r}: default_{name}()")
+    namespace["fields_set"] = read
+    # Every document that holds all fields can share one fields-set: pydantic
+    # only ever adds field names to it, and all of them are in it already.
+    all_read = len(read) == len(model.model_fields)
+    fields_set = "fields_set" if all_read else "set(fields_set)"
+    private = "private" if namespace["private"] is _STORED else "stored_private(model)"
+    target = ", ".join(unpacked) + ("," if len(unpacked) == 1 else "")
+    values = ", ".join(entries)
+    source = f"""\
+def documents_of(rows):
+    documents = []
+    append = documents.append
+    for {target} in rows:
+        document = new(model)
+        set_attribute(document, "__dict__", {{{values}}})
+        set_fields_set(document, {fields_set})
+        set_extra(document, None)
+        set_private(document, {private})
+        append(document)
+    return documents
+"""
+    code = compile(source, f"<coodie rows of {model.__name__}>", "exec")
+    exec(code, namespace)
+    return namespace["documents_of"]  # type: ignore[no-any-return]
 
 
 def _check_counter_placement(model: type[DocumentBase], schema: TableSchema) -> None:

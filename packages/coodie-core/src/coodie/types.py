@@ -474,22 +474,32 @@ def _enum_value(member: enum.Enum) -> Any:
     return member.value
 
 
+# Arithmetic makes an aware datetime from a naive one about ten times faster
+# than ``replace(tzinfo=...)``, which parses keyword arguments on every call.
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=_UTC)
+
+
 def _normalize_timestamp(value: dt.datetime) -> dt.datetime:
     """Put a timestamp in UTC with millisecond precision, as Cassandra keeps it.
 
     A naive datetime is taken to be in UTC, as the driver does when it writes one.
     """
     if value.tzinfo is None:
-        value = value.replace(tzinfo=_UTC)
-    elif value.utcoffset() != dt.timedelta(0) or value.tzinfo is not _UTC:
+        value = _EPOCH_UTC + (value - _EPOCH)
+    elif value.tzinfo is not _UTC:
         value = value.astimezone(_UTC)
-    if value.microsecond % 1000:
-        value = value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+    below_millisecond = value.microsecond % 1000
+    if below_millisecond:
+        value -= dt.timedelta(microseconds=below_millisecond)
     return value
 
 
 def _aware_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=_UTC)
+    """The driver's naive UTC datetime, as an aware one."""
+    if value.tzinfo is None:
+        return _EPOCH_UTC + (value - _EPOCH)
+    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
 
 
 def _date_from_db(value: Any) -> dt.date:
