@@ -200,7 +200,9 @@ async def test_per_query_timeout_raises_coodie_timeout(filled: Driver) -> None:
     assert await Reading.find(sensor="s1").limit(1).all()
 
 
-async def test_ten_thousand_concurrent_saves_all_land(coodie_driver: Driver) -> None:
+async def test_ten_thousand_concurrent_saves_all_land(
+    coodie_driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     class Burst(Document):
         batch: Annotated[int, PrimaryKey()]
         seq: Annotated[int, ClusteringKey()]
@@ -210,9 +212,20 @@ async def test_ten_thousand_concurrent_saves_all_land(coodie_driver: Driver) -> 
 
     await Burst.sync_table()
     await Burst.truncate()
+    prepared: list[str] = []
+    prepare = coodie_driver.session.prepare
+
+    def counted_prepare(cql: str, *args: Any, **kwargs: Any) -> Any:
+        prepared.append(cql)
+        return prepare(cql, *args, **kwargs)
+
+    monkeypatch.setattr(coodie_driver.session, "prepare", counted_prepare)
     async with anyio.create_task_group() as group:
         for seq in range(10_000):
             group.start_soon(Burst(batch=seq % 16, seq=seq).save)
+
+    # Ten thousand tasks met the INSERT unprepared at once: they shared one request.
+    assert len([cql for cql in prepared if cql.startswith("INSERT")]) == 1
 
     landed = 0
     for batch in range(16):

@@ -144,6 +144,13 @@ class Dog(Pet):
         discriminator = "dog"
 
 
+class Kitten(Cat):
+    toy: str
+
+    class Settings:
+        discriminator = "kitten"
+
+
 MODELS: list[Any] = [Reading, Profile, PageViews, Session, Article, Pet]
 
 
@@ -366,6 +373,16 @@ async def test_class_hierarchy_in_one_table(tables: Driver) -> None:
     assert isinstance(await Pet.get(id=2), Dog)
     with pytest.raises(DocumentNotFound):
         await Cat.get(id=2)
+
+    # A document of the root class itself, and one of a class two levels down,
+    # read back whole through every class above it.
+    await Pet(id=4, name="Nameless").save()
+    await Kitten(id=5, name="Bit", toy="yarn").save()
+    assert await Pet.get(id=4) == Pet(id=4, name="Nameless")
+    kitten = Kitten(id=5, name="Bit", toy="yarn")
+    assert await Pet.get(id=5) == kitten
+    assert await Cat.get(id=5) == kitten
+    assert sorted(cat.id for cat in await Cat.find().all()) == [1, 3, 5]
 
 
 async def test_projections_aggregates_json_and_options(tables: Driver) -> None:

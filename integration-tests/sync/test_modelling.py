@@ -147,6 +147,13 @@ class Dog(Pet):
         discriminator = "dog"
 
 
+class Kitten(Cat):
+    toy: str
+
+    class Settings:
+        discriminator = "kitten"
+
+
 MODELS: list[Any] = [Reading, Profile, PageViews, Session, Article, Pet]
 
 
@@ -365,6 +372,16 @@ def test_class_hierarchy_in_one_table(tables: Driver) -> None:
     assert isinstance(Pet.get(id=2), Dog)
     with pytest.raises(DocumentNotFound):
         Cat.get(id=2)
+
+    # A document of the root class itself, and one of a class two levels down,
+    # read back whole through every class above it.
+    Pet(id=4, name="Nameless").save()
+    Kitten(id=5, name="Bit", toy="yarn").save()
+    assert Pet.get(id=4) == Pet(id=4, name="Nameless")
+    kitten = Kitten(id=5, name="Bit", toy="yarn")
+    assert Pet.get(id=5) == kitten
+    assert Cat.get(id=5) == kitten
+    assert sorted(cat.id for cat in Cat.find().all()) == [1, 3, 5]
 
 
 def test_projections_aggregates_json_and_options(tables: Driver) -> None:

@@ -184,9 +184,7 @@ def test_a_column_the_model_does_not_declare_is_ignored() -> None:
 
 
 def test_documents_of_one_projection_share_no_mutable_state() -> None:
-    first, second = Event.from_rows(
-        ("id",), [(uuid.UUID(int=3),), (uuid.UUID(int=4),)]
-    )
+    first, second = Event.from_rows(("id",), [(uuid.UUID(int=3),), (uuid.UUID(int=4),)])
 
     first.tags.append("mine")
     first.title = "changed"

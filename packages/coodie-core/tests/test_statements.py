@@ -11,9 +11,17 @@ from pydantic import Field
 
 from coodie.document import DocumentBase
 from coodie.exceptions import InvalidQueryError, ReadOnlyModelError
-from coodie.fields import ClusteringKey, Counter, Frozen, PrimaryKey, TimeUUID
+from coodie.fields import (
+    ClusteringKey,
+    Counter,
+    Discriminator,
+    Frozen,
+    PrimaryKey,
+    TimeUUID,
+)
 from coodie.statements import (
     Statement,
+    all_columns,
     consistency_level,
     delete_document_statement,
     get_statement,
@@ -486,3 +494,44 @@ def test_a_statement_repr_leaves_the_values_out() -> None:
 
     assert "secret-token" not in repr(statement)
     assert "1 values" in repr(statement)
+
+
+# -- a class hierarchy in one table ----------------------------------------------------
+
+
+class Pet(DocumentBase):
+    id: Annotated[int, PrimaryKey()]
+    kind: Annotated[str, Discriminator()] = ""
+    name: str = ""
+
+    class Settings:
+        name = "pets"
+        keyspace = "zoo"
+
+
+class Dog(Pet):
+    bark: str = "woof"
+
+
+def test_a_document_of_the_root_class_inserts_its_own_columns() -> None:
+    statement = insert_statement(Pet(id=1, name="Rex"), keyspace=None)
+
+    assert statement.cql.count("?") == len(statement.values) == 3
+    assert '"bark"' not in statement.cql
+
+
+def test_queries_read_the_columns_of_classes_defined_after_the_first() -> None:
+    before = get_statement(Pet, None, {"id": 1}).cql
+    assert '"bark"' in before
+
+    class Puppy(Dog):
+        toy: str = ""
+
+    # The root and the class in between both read the new class's column.
+    assert '"toy"' in get_statement(Pet, None, {"id": 1}).cql
+    assert '"toy"' in get_statement(Dog, None, {"id": 1}).cql
+    (puppy,) = Pet.from_rows(
+        all_columns(Pet.table_schema()),
+        [(1, "Puppy", "Bit", "yip", "yarn")],
+    )
+    assert puppy == Puppy(id=1, name="Bit", bark="yip", toy="yarn")

@@ -8,8 +8,10 @@ object, binds statements and translates the driver's exceptions.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import ssl
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -54,6 +56,7 @@ from coodie.statements import Statement, consistency_level
 __all__ = [
     "BATCH_TYPES",
     "PROFILE",
+    "Preparer",
     "bind",
     "blocking_executor",
     "build_cluster",
@@ -168,6 +171,50 @@ def profile_timeout(session: Session) -> float:
     """
     timeout = session.get_execution_profile(PROFILE).request_timeout
     return 10.0 if timeout is None else float(timeout)
+
+
+# Threads that wait for the driver's Session.prepare(), which blocks; a statement
+# text is prepared once per driver, so these are seldom busy.
+_PREPARE_THREADS = concurrent.futures.ThreadPoolExecutor(
+    max_workers=4, thread_name_prefix="coodie-prepare"
+)
+
+
+class Preparer:
+    """Prepares each statement text once, in a helper thread, for one driver.
+
+    Callers that need a text being prepared share the one request in flight and
+    may each wait for it as long as they like: the blocking door with a timeout,
+    the async door without blocking its loop.
+    """
+
+    def __init__(self) -> None:
+        self.prepared: dict[str, PreparedStatement] = {}
+        self._pending: dict[str, concurrent.futures.Future[PreparedStatement]] = {}
+        self._lock = threading.Lock()
+
+    def start(
+        self, session: Session, cql: str
+    ) -> concurrent.futures.Future[PreparedStatement]:
+        """The preparation of ``cql``: the one in flight, or a new one."""
+        with self._lock:
+            pending = self._pending.get(cql)
+            started = pending is None
+            if pending is None:
+                pending = _PREPARE_THREADS.submit(session.prepare, cql)
+                self._pending[cql] = pending
+        if started:
+            # Outside the lock: a request already done runs the callback here.
+            pending.add_done_callback(lambda done: self._finished(cql, done))
+        return pending
+
+    def _finished(
+        self, cql: str, done: concurrent.futures.Future[PreparedStatement]
+    ) -> None:
+        if done.exception() is None:
+            self.prepared[cql] = done.result()
+        with self._lock:
+            self._pending.pop(cql, None)
 
 
 def prepare_timed_out(cql: str, timeout: float) -> OperationTimedOut:

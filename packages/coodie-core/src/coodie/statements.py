@@ -154,16 +154,40 @@ def _insert_texts(schema: TableSchema) -> dict[tuple[Any, ...], str]:
     return {}
 
 
-@cache
 def all_columns(schema: TableSchema) -> tuple[str, ...]:
-    """Every column in the model's field order, so rows come back in that order.
+    """Every column a query of the model reads, so rows come back in that order.
 
-    The root of a class hierarchy reads the columns of every class under it, so
-    each row can become a document of its own class.
+    A class of a hierarchy stored in one table reads the columns of every class
+    under it as well, so that each row can become a whole document of its own
+    class, including classes defined after the first query.
     """
-    if schema.root is not None and schema.root is schema.model:
-        schema = schema.model.storage_schema()  # type: ignore[attr-defined]
+    root = schema.root
+    if root is None:
+        return own_columns(schema)
+    registered: dict[str, Any] = root._coodie_subclasses  # type: ignore[attr-defined]
+    return _hierarchy_columns(schema, len(registered))
+
+
+@cache
+def own_columns(schema: TableSchema) -> tuple[str, ...]:
+    """The model's own columns, in field order."""
     return tuple(column.name for column in schema.columns)
+
+
+@cache
+def _hierarchy_columns(schema: TableSchema, registered: int) -> tuple[str, ...]:
+    # ``registered`` (how many classes the hierarchy has) is part of the cache key
+    # only: a class defined later makes a new entry.
+    names = list(own_columns(schema))
+    root: Any = schema.root
+    for klass in root._coodie_subclasses.values():
+        if issubclass(klass, schema.model):
+            names.extend(
+                column.name
+                for column in klass.table_schema().columns
+                if column.name not in names
+            )
+    return tuple(names)
 
 
 @cache
@@ -204,7 +228,7 @@ def insert_statement(
         cql = insert_cql(
             schema,
             keyspace,
-            all_columns(schema),
+            own_columns(schema),
             if_not_exists=if_not_exists,
             ttl=ttl is not None,
             timestamp=timestamp is not None,

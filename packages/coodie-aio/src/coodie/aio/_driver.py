@@ -26,6 +26,7 @@ from cassandra.cluster import _NOT_SET, Cluster, ResponseFuture, Session
 
 from coodie._cassandra import (
     PROFILE,
+    Preparer,
     bind,
     make_batch,
     prepare_timed_out,
@@ -70,6 +71,17 @@ async def _wait_for(future: ResponseFuture, native: Any) -> None:
 
     ``native`` is the running loop's token: an asyncio loop or a trio token.
     """
+    await _wait_until_called(lambda wake: future.add_callbacks(wake, wake), native)
+
+
+async def _wait_until_called(
+    register: Callable[[Callable[[object], None]], object], native: Any
+) -> None:
+    """Wait, without blocking the loop, until the callback given to ``register``
+    is called, from whichever thread.
+
+    ``native`` is the running loop's token: an asyncio loop or a trio token.
+    """
     if isinstance(native, asyncio.AbstractEventLoop):
         waiter: asyncio.Future[None] = native.create_future()
 
@@ -78,7 +90,7 @@ async def _wait_for(future: ResponseFuture, native: Any) -> None:
             with contextlib.suppress(RuntimeError):
                 native.call_soon_threadsafe(_resolve, waiter)
 
-        future.add_callbacks(wake_asyncio, wake_asyncio)
+        register(wake_asyncio)
         await waiter
         return
 
@@ -90,7 +102,7 @@ async def _wait_for(future: ResponseFuture, native: Any) -> None:
         with contextlib.suppress(RuntimeError):
             trio_token.run_sync_soon(event.set)
 
-    future.add_callbacks(wake_trio, wake_trio)
+    register(wake_trio)
     await event.wait()
 
 
@@ -142,7 +154,8 @@ class Driver:
         self.session = session
         self.max_in_flight = max_in_flight
         self._owns_cluster = owns_cluster
-        self._prepared: dict[str, Any] = {}
+        self._preparer = Preparer()
+        self._prepared = self._preparer.prepared
         self._prepare_timeout = profile_timeout(session)
         # One semaphore per event loop: asyncio's own on asyncio (cheapest),
         # AnyIO's elsewhere.
@@ -166,6 +179,8 @@ class Driver:
     async def prepare(self, cql: str, timeout: float | None = None) -> Any:
         """Return the prepared form of ``cql``, preparing it on first use.
 
+        Tasks that need one text at once share a single request.
+
         :param timeout: seconds to wait for the cluster; by default the
             driver's request timeout.
         :raises OperationTimedOut: the cluster did not answer in time.
@@ -175,16 +190,17 @@ class Driver:
             logger.debug("preparing %s", cql)
             if timeout is None:
                 timeout = self._prepare_timeout
+            pending = self._preparer.start(self.session, cql)
+            native = current_token().native_token
             try:
                 with anyio.fail_after(timeout):
-                    prepared = await anyio.to_thread.run_sync(
-                        self.session.prepare, cql, abandon_on_cancel=True
-                    )
+                    await _wait_until_called(pending.add_done_callback, native)
             except TimeoutError:
                 raise prepare_timed_out(cql, timeout) from None
+            try:
+                prepared = pending.result()
             except Exception as error:
                 raise translate_error(error, cql) from error
-            self._prepared[cql] = prepared
         return prepared
 
     async def execute(self, statement: Statement) -> ResultPage:

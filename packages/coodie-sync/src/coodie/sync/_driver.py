@@ -12,6 +12,7 @@ from cassandra.cluster import _NOT_SET, Cluster, Session
 
 from coodie._cassandra import (
     PROFILE,
+    Preparer,
     bind,
     fresh_table_metadata,
     fresh_user_types,
@@ -32,12 +33,6 @@ __all__ = ["Driver", "call_hook", "connect_cluster", "run_blocking"]
 T = TypeVar("T")
 
 logger = logging.getLogger("coodie.sync")
-
-# Threads that wait for the driver's Session.prepare(); a statement shape is
-# prepared once, so these are seldom busy.
-_PREPARERS = concurrent.futures.ThreadPoolExecutor(
-    max_workers=4, thread_name_prefix="coodie-prepare"
-)
 
 
 def call_hook(document: object, name: str) -> None:
@@ -96,7 +91,8 @@ class Driver:
         self.session = session
         self.max_in_flight = max_in_flight
         self._owns_cluster = owns_cluster
-        self._prepared: dict[str, Any] = {}
+        self._preparer = Preparer()
+        self._prepared = self._preparer.prepared
         self._prepare_timeout = profile_timeout(session)
 
     def __repr__(self) -> str:
@@ -114,16 +110,15 @@ class Driver:
             logger.debug("preparing %s", cql)
             if timeout is None:
                 timeout = self._prepare_timeout
-            # The driver's prepare() waits its own 10 s; a helper thread waits
-            # for it, so this call returns within ``timeout`` even if it does not.
-            pending = _PREPARERS.submit(self.session.prepare, cql)
+            # The driver's prepare() waits its own 10 s; it runs in a helper
+            # thread, so this call returns within ``timeout`` even if it does not.
+            pending = self._preparer.start(self.session, cql)
             try:
                 prepared = pending.result(timeout)
             except concurrent.futures.TimeoutError:
                 raise prepare_timed_out(cql, timeout) from None
             except Exception as error:
                 raise translate_error(error, cql) from error
-            self._prepared[cql] = prepared
         return prepared
 
     def execute(self, statement: Statement) -> ResultPage:
