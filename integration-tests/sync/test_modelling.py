@@ -40,6 +40,7 @@ from coodie.sync import (
     Driver,
     MaterializedView,
     UserType,
+    execute_raw,
 )
 
 pytestmark = [pytest.mark.cluster]
@@ -342,6 +343,42 @@ def test_indexes_like_and_vector_search(tables: Driver) -> None:
     assert [a.id for a in nearest] == [1, 3]
     with pytest.raises(InvalidQueryError, match=r"Article\.embedding"):
         Article.find().nearest("embedding", [1.0, 0.0], k=2)
+
+
+class Parcel(Document):
+    id: Annotated[int, PrimaryKey()]
+    city: str = ""
+
+    class Settings:
+        name = "parcels"
+
+
+class IndexedParcel(Document):
+    """The same table, once its model gains an index."""
+
+    id: Annotated[int, PrimaryKey()]
+    city: Annotated[str, Indexed()] = ""
+
+    class Settings:
+        name = "parcels"
+
+
+def test_sync_table_returns_once_its_new_index_answers(
+    coodie_driver: Driver,
+) -> None:
+    execute_raw("DROP TABLE IF EXISTS parcels")
+    Parcel.sync_table()
+    for start in range(0, 2_000, 100):
+        with BatchQuery(kind="UNLOGGED") as batch:
+            for number in range(start, start + 100):
+                city = "Oslo" if number % 4 == 0 else "Bergen"
+                Parcel(id=number, city=city).save(batch=batch)
+
+    statements = IndexedParcel.sync_table()
+
+    assert [cql for cql in statements if cql.startswith("CREATE INDEX")]
+    # Straight away: the index over the existing rows answers.
+    assert IndexedParcel.find(city="Oslo").count() == 500
 
 
 def test_materialized_view_reads_and_refuses_writes(tables: Driver) -> None:

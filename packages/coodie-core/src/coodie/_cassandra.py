@@ -12,6 +12,7 @@ import concurrent.futures
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -68,6 +69,7 @@ __all__ = [
     "profile_timeout",
     "result_page",
     "translate_error",
+    "unbuilt_indexes",
 ]
 
 logger = logging.getLogger("coodie.driver")
@@ -309,6 +311,41 @@ def result_page(
 ) -> ResultPage:
     """Wrap what the driver returned as a :class:`ResultPage`."""
     return ResultPage(tuple(column_names or ()), rows or [], paging_state)
+
+
+def unbuilt_indexes(
+    session: Session, keyspace: str, table: str, timeout: float
+) -> set[str]:
+    """Wait up to ``timeout`` seconds until every index of a table is built.
+
+    Returns the names of those still building then. Build state is kept by each
+    node: this asks whichever node answers.
+    """
+    declared = {
+        row[0]
+        for row in session.execute(
+            "SELECT index_name FROM system_schema.indexes "
+            "WHERE keyspace_name = %s AND table_name = %s",
+            (keyspace, table),
+            execution_profile=PROFILE,
+        )
+    }
+    deadline = time.monotonic() + timeout
+    while True:
+        # IndexInfo's partition key column is named table_name but holds the
+        # keyspace name.
+        built = {
+            row[0]
+            for row in session.execute(
+                'SELECT index_name FROM system."IndexInfo" WHERE table_name = %s',
+                (keyspace,),
+                execution_profile=PROFILE,
+            )
+        }
+        building = declared - built
+        if not building or time.monotonic() >= deadline:
+            return building
+        time.sleep(0.05)
 
 
 def fresh_table_metadata(

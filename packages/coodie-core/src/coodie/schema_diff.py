@@ -25,7 +25,14 @@ from coodie.cql_builder import (
 from coodie.schema import TableSchema
 from coodie.types import column_type, user_type_name
 
-__all__ = ["Change", "LiveTable", "SchemaDiff", "diff_table", "sync_plan"]
+__all__ = [
+    "Change",
+    "LiveTable",
+    "SchemaDiff",
+    "creates_index",
+    "diff_table",
+    "sync_plan",
+]
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,11 @@ def _option_changes(
     statement = alter_table_options_cql(schema, changed, keyspace)
     detail = ", ".join(f"{name}={value!r}" for name, value in changed.items())
     return [Change("options", "table options", detail, statement, additive=True)]
+
+
+def creates_index(cql: str) -> bool:
+    """Whether a statement of :func:`sync_plan` creates an index."""
+    return cql.startswith("CREATE INDEX")
 
 
 def sync_plan(

@@ -23,7 +23,7 @@ from coodie.cql_builder import (
 )
 from coodie.document import DocumentBase, bind_value, check_writable
 from coodie.exceptions import InvalidQueryError
-from coodie.schema import TableSchema
+from coodie.schema import Column, TableSchema
 
 __all__ = [
     "CONSISTENCY_LEVELS",
@@ -191,6 +191,24 @@ def _hierarchy_columns(schema: TableSchema, registered: int) -> tuple[str, ...]:
 
 
 @cache
+def _insert_plan(schema: TableSchema) -> tuple[tuple[str, Column, bool], ...]:
+    """Per column: its field, and whether every value needs checking or converting."""
+    return tuple(
+        (
+            column.field_name,
+            column,
+            column.is_primary_key or column.type.to_db is not None,
+        )
+        for column in schema.columns
+    )
+
+
+@cache
+def _key_fields(schema: TableSchema) -> frozenset[str]:
+    return frozenset(column.field_name for column in schema.primary_key)
+
+
+@cache
 def _key_where(schema: TableSchema) -> tuple[Condition, ...]:
     return tuple(Condition(column.name) for column in schema.primary_key)
 
@@ -217,9 +235,9 @@ def insert_statement(
         )
     values = document.__dict__
     bound = []
-    for column in schema.columns:
-        value = values.get(column.field_name)
-        if value is None or column.is_primary_key or column.type.to_db is not None:
+    for name, column, checked in _insert_plan(schema):
+        value = values.get(name)
+        if value is None or checked:
             value = bind_value(schema, column, value, key=column.is_primary_key)
         bound.append(value)
     shape = (keyspace, if_not_exists, ttl is not None, timestamp is not None)
@@ -265,13 +283,12 @@ def save_statement(
     model = type(document)
     schema = model.table_schema()
     changed = document.changed_fields()
-    keys = {column.field_name for column in schema.primary_key}
     if (
         changed is None
         or ttl is not None
         or timestamp is not None
         or schema.is_counter_table
-        or changed & keys
+        or changed & _key_fields(schema)
     ):
         return insert_statement(
             document, keyspace=keyspace, ttl=ttl, timestamp=timestamp

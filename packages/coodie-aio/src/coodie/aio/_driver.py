@@ -40,6 +40,9 @@ from coodie._cassandra import (
 from coodie._cassandra import (
     fresh_user_types as _fresh_user_types,
 )
+from coodie._cassandra import (
+    unbuilt_indexes as _unbuilt_indexes,
+)
 from coodie.document import model_hook
 from coodie.results import ResultPage
 from coodie.schema_diff import LiveTable
@@ -274,6 +277,25 @@ class Driver:
         return await anyio.to_thread.run_sync(
             _fresh_table_metadata, self.cluster, keyspace, table
         )
+
+    async def unbuilt_indexes(
+        self, keyspace: str, table: str, timeout: float
+    ) -> set[str]:
+        """Wait up to ``timeout`` seconds for the table's indexes to be built.
+
+        :returns: the names of the indexes still building then.
+        """
+        try:
+            return await anyio.to_thread.run_sync(
+                _unbuilt_indexes,
+                self.session,
+                keyspace,
+                table,
+                timeout,
+                abandon_on_cancel=True,
+            )
+        except Exception as error:
+            raise translate_error(error, "reading index build states") from error
 
     async def user_types(
         self, keyspace: str, names: Sequence[str]

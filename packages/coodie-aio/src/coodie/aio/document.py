@@ -27,7 +27,7 @@ from coodie.exceptions import (
 )
 from coodie.query import QueryState
 from coodie.results import LWTResult
-from coodie.schema_diff import SchemaDiff, diff_table, sync_plan
+from coodie.schema_diff import SchemaDiff, creates_index, diff_table, sync_plan
 from coodie.statements import (
     Statement,
     column_metadata_statement,
@@ -113,15 +113,21 @@ class Document(DocumentBase):
     # -- schema -----------------------------------------------------------------
 
     @classmethod
-    async def sync_table(cls, *, dry_run: bool = False) -> list[str]:
+    async def sync_table(
+        cls, *, dry_run: bool = False, index_timeout: float = 60.0
+    ) -> list[str]:
         """Create the table, its user types and indexes; add missing columns.
 
         Nothing is ever dropped or retyped: differences that cannot be applied in
         place are logged as warnings and left alone (:meth:`schema_diff` lists
         them). In a class hierarchy stored in one table, the table gets the
-        columns of every class defined so far.
+        columns of every class defined so far. When it creates an index, it
+        waits until the index is built, so that the next query can use it.
 
         :param dry_run: only return the statements, run nothing.
+        :param index_timeout: seconds to wait for new indexes to be built (an
+            index over many existing rows takes longer); after that a warning is
+            logged and the build goes on in the background. ``0`` waits not at all.
         :returns: the statements run (or, with ``dry_run``, that would run).
         """
         schema = cls.storage_schema()
@@ -140,6 +146,19 @@ class Document(DocumentBase):
         for cql in statements:
             await driver.execute_text(cql)
             logger.info("schema change: %s", cql)
+        if index_timeout > 0 and any(creates_index(cql) for cql in statements):
+            building = await driver.unbuilt_indexes(
+                keyspace, schema.table, index_timeout
+            )
+            if building:
+                logger.warning(
+                    "%s.%s: indexes %s still building after %s s; queries that "
+                    "use them fail until they are built",
+                    keyspace,
+                    schema.table,
+                    ", ".join(sorted(building)),
+                    index_timeout,
+                )
         return statements
 
     @classmethod
@@ -464,6 +483,12 @@ class MaterializedView(Document):
         return [cql]
 
     @classmethod
-    async def sync_table(cls, *, dry_run: bool = False) -> list[str]:
-        """A view has no table of its own: this creates the view."""
+    async def sync_table(
+        cls, *, dry_run: bool = False, index_timeout: float = 60.0
+    ) -> list[str]:
+        """A view has no table of its own: this creates the view.
+
+        A view has no indexes; ``index_timeout`` is accepted for the same call
+        as on a table, and unused.
+        """
         return await cls.sync_view(dry_run=dry_run)

@@ -22,6 +22,9 @@ from coodie._cassandra import (
     result_page,
     translate_error,
 )
+from coodie._cassandra import (
+    unbuilt_indexes as _unbuilt_indexes,
+)
 from coodie.document import model_hook
 from coodie.exceptions import ConfigurationError
 from coodie.results import ResultPage
@@ -181,6 +184,16 @@ class Driver:
     def table_metadata(self, keyspace: str, table: str) -> LiveTable | None:
         """How a table looks now, fresh from the cluster; ``None`` if absent."""
         return fresh_table_metadata(self.cluster, keyspace, table)
+
+    def unbuilt_indexes(self, keyspace: str, table: str, timeout: float) -> set[str]:
+        """Wait up to ``timeout`` seconds for the table's indexes to be built.
+
+        :returns: the names of the indexes still building then.
+        """
+        try:
+            return _unbuilt_indexes(self.session, keyspace, table, timeout)
+        except Exception as error:
+            raise translate_error(error, "reading index build states") from error
 
     def user_types(
         self, keyspace: str, names: Sequence[str]
