@@ -175,13 +175,6 @@ def profile_timeout(session: Session) -> float:
     return 10.0 if timeout is None else float(timeout)
 
 
-# Threads that wait for the driver's Session.prepare(), which blocks; a statement
-# text is prepared once per driver, so these are seldom busy.
-_PREPARE_THREADS = concurrent.futures.ThreadPoolExecutor(
-    max_workers=4, thread_name_prefix="coodie-prepare"
-)
-
-
 class Preparer:
     """Prepares each statement text once, in a helper thread, for one driver.
 
@@ -194,6 +187,8 @@ class Preparer:
         self.prepared: dict[str, PreparedStatement] = {}
         self._pending: dict[str, concurrent.futures.Future[PreparedStatement]] = {}
         self._lock = threading.Lock()
+        # Made on first use, so that a driver made after a fork has threads.
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
 
     def start(
         self, session: Session, cql: str
@@ -203,12 +198,25 @@ class Preparer:
             pending = self._pending.get(cql)
             started = pending is None
             if pending is None:
-                pending = _PREPARE_THREADS.submit(session.prepare, cql)
+                if self._threads is None:
+                    # A statement text is prepared once: these are seldom busy.
+                    self._threads = concurrent.futures.ThreadPoolExecutor(
+                        max_workers=2, thread_name_prefix="coodie-prepare"
+                    )
+                pending = self._threads.submit(session.prepare, cql)
                 self._pending[cql] = pending
         if started:
             # Outside the lock: a request already done runs the callback here.
             pending.add_done_callback(lambda done: self._finished(cql, done))
         return pending
+
+    def close(self) -> None:
+        """Forget every prepared statement and let the helper threads end."""
+        self.prepared.clear()
+        with self._lock:
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False)
 
     def _finished(
         self, cql: str, done: concurrent.futures.Future[PreparedStatement]

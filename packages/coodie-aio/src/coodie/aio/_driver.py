@@ -315,6 +315,6 @@ class Driver:
 
     async def close(self) -> None:
         """Release the connections (only those coodie opened)."""
-        self._prepared.clear()
+        self._preparer.close()
         if self._owns_cluster:
             await anyio.to_thread.run_sync(self.cluster.shutdown)

@@ -211,6 +211,6 @@ class Driver:
 
     def close(self) -> None:
         """Release the connections (only those coodie opened)."""
-        self._prepared.clear()
+        self._preparer.close()
         if self._owns_cluster:
             self.cluster.shutdown()
