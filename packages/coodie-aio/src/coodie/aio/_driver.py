@@ -12,6 +12,7 @@ thread so that the event loop never blocks.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import logging
@@ -69,21 +70,14 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-async def _wait_for(future: ResponseFuture, native: Any) -> None:
-    """Wait, without blocking the loop, until the driver has finished ``future``.
-
-    ``native`` is the running loop's token: an asyncio loop or a trio token.
-    """
-    await _wait_until_called(lambda wake: future.add_callbacks(wake, wake), native)
-
-
-async def _wait_until_called(
-    register: Callable[[Callable[[object], None]], object], native: Any
+async def _wait_for(
+    future: ResponseFuture | concurrent.futures.Future[Any], native: Any
 ) -> None:
-    """Wait, without blocking the loop, until the callback given to ``register``
-    is called, from whichever thread.
+    """Wait, without blocking the loop, until ``future`` is done.
 
-    ``native`` is the running loop's token: an asyncio loop or a trio token.
+    ``future`` is a driver request or the preparation of a statement, finished by
+    another thread; ``native`` is the running loop's token: an asyncio loop or a
+    trio token.
     """
     if isinstance(native, asyncio.AbstractEventLoop):
         waiter: asyncio.Future[None] = native.create_future()
@@ -93,7 +87,7 @@ async def _wait_until_called(
             with contextlib.suppress(RuntimeError):
                 native.call_soon_threadsafe(_resolve, waiter)
 
-        register(wake_asyncio)
+        _when_done(future, wake_asyncio)
         await waiter
         return
 
@@ -105,8 +99,18 @@ async def _wait_until_called(
         with contextlib.suppress(RuntimeError):
             trio_token.run_sync_soon(event.set)
 
-    register(wake_trio)
+    _when_done(future, wake_trio)
     await event.wait()
+
+
+def _when_done(
+    future: ResponseFuture | concurrent.futures.Future[Any],
+    wake: Callable[[object], None],
+) -> None:
+    if isinstance(future, concurrent.futures.Future):
+        future.add_done_callback(wake)
+    else:
+        future.add_callbacks(wake, wake)
 
 
 async def call_hook(document: object, name: str) -> None:
@@ -197,7 +201,7 @@ class Driver:
             native = current_token().native_token
             try:
                 with anyio.fail_after(timeout):
-                    await _wait_until_called(pending.add_done_callback, native)
+                    await _wait_for(pending, native)
             except TimeoutError:
                 raise prepare_timed_out(cql, timeout) from None
             try:
