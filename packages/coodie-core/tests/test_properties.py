@@ -373,3 +373,57 @@ def test_random_writes_give_quoted_cql_or_a_coodie_error(
         event("delete built")
     except CoodieError as error:
         event(f"delete refused: {type(error).__name__}")
+
+
+@PROPERTY_SETTINGS
+@given(random_models(), st.data())
+def test_rows_of_any_column_layout_become_the_documents_they_hold(
+    random_model: RandomModel, data: st.DataObject
+) -> None:
+    model, kinds = random_model.model, random_model.kinds
+    try:
+        model.table_schema()
+    except CoodieError as error:
+        event(f"model refused: {type(error).__name__}")
+        return
+    stored = [
+        model(**{name: data.draw(kind.values) for name, kind in kinds.items()})
+        for _ in range(data.draw(st.integers(1, 3)))
+    ]
+    # Some of the model's columns in any order (a projection), perhaps with a
+    # column the model does not declare, as a query may return them.
+    read = data.draw(st.permutations(list(kinds)))[
+        : data.draw(st.integers(1, len(kinds)))
+    ]
+    columns = list(read)
+    if data.draw(st.booleans()):
+        columns.insert(data.draw(st.integers(0, len(columns))), "undeclared_column")
+    by_name = model.table_schema().by_name
+
+    def returned(document: DocumentBase, name: str) -> Any:
+        # What the driver hands back for a value written: the bound form, no
+        # value for an empty collection, a naive datetime for a timestamp.
+        column = by_name.get(name)
+        if column is None:
+            return "left alone"
+        value = document.__dict__[column.field_name]
+        if value is None or (column.type.empty is not None and not value):
+            return None
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None)
+        to_db = column.type.to_db
+        return value if to_db is None else to_db(value)
+
+    rows = [tuple(returned(document, name) for name in columns) for document in stored]
+
+    documents = model.from_rows(tuple(columns), rows)
+
+    assert [type(document) for document in documents] == [model] * len(stored)
+    for document, original in zip(documents, stored, strict=True):
+        assert {name: document.__dict__[name] for name in read} == {
+            name: original.__dict__[name] for name in read
+        }
+        assert set(document.__dict__) == set(model.model_fields)
+        expected_set = set(read) if len(read) < len(kinds) else set(model.model_fields)
+        assert document.model_fields_set == expected_set
+        assert not hasattr(document, "undeclared_column")
