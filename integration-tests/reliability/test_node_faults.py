@@ -468,9 +468,8 @@ async def _ids_by_token_ranges(slices: int) -> tuple[set[int], list[int]]:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_50000_inserts_at_256_in_flight_all_land(
-    fault_node: Any, reliability_report: Any
+    fault_node: Any, reliability_report: Any, anyio_backend: str
 ) -> None:
     rss_before = _peak_rss_mib()
     await aio.init_coodie(
@@ -514,7 +513,7 @@ async def test_50000_inserts_at_256_in_flight_all_land(
     assert stored_ids == set(range(LOAD_ROWS))
     assert peak_rss - rss_before < LOAD_RSS_GROWTH_BOUND_MIB
     reliability_report(
-        "50,000 inserts, 256 in flight (coodie.aio, asyncio)",
+        f"50,000 inserts, 256 in flight (coodie.aio, {anyio_backend})",
         written=LOAD_ROWS,
         read_back_by_token_range=sum(counts),
         wall_s=round(wall_s, 1),

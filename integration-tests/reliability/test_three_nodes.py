@@ -266,8 +266,6 @@ async def _replace_list(key: str) -> None:
     await Basket(id=key).update(items=["pear", "fig"])
 
 
-# The flags come from coodie-core, the same for every event loop: asyncio suffices.
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize(
     ("action", "idempotent"),
     [
@@ -443,9 +441,6 @@ async def test_session_speculative_policy_applies_to_coodie_requests(
 # -- a node lost during QUORUM writes ------------------------------------------------
 
 
-# One event loop is enough here: killing a node costs a restart of about half a
-# minute, and test_node_faults.py puts both loops through node loss.
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_quorum_writes_lose_nothing_when_a_node_is_killed(
     quorum_driver: aio.Driver,
     three_nodes: Any,
