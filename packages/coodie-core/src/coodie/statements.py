@@ -191,12 +191,16 @@ def _hierarchy_columns(schema: TableSchema, registered: int) -> tuple[str, ...]:
 
 
 @cache
-def _insert_plan(schema: TableSchema) -> tuple[tuple[str, Column, bool], ...]:
-    """Per column: its field, and whether every value needs checking or converting."""
+def _insert_plan(
+    schema: TableSchema,
+) -> tuple[tuple[str, Column, bool, bool], ...]:
+    """Per column: its field, whether it is a key, and whether every value needs
+    checking or converting."""
     return tuple(
         (
             column.field_name,
             column,
+            column.is_primary_key,
             column.is_primary_key or column.type.to_db is not None,
         )
         for column in schema.columns
@@ -235,10 +239,10 @@ def insert_statement(
         )
     values = document.__dict__
     bound = []
-    for name, column, checked in _insert_plan(schema):
+    for name, column, key, checked in _insert_plan(schema):
         value = values.get(name)
         if value is None or checked:
-            value = bind_value(schema, column, value, key=column.is_primary_key)
+            value = bind_value(schema, column, value, key=key)
         bound.append(value)
     shape = (keyspace, if_not_exists, ttl is not None, timestamp is not None)
     cql = _insert_texts(schema).get(shape)
